@@ -1,0 +1,124 @@
+/**
+ * CPU kernels for the elementwise primitives: broadcasting binary ops in strided runs, unary ops
+ * in one pass, each with the arithmetic chosen once per run (never a closure per element).
+ * @module
+ */
+import { defineKernel, type Kernel, sizeOf } from "@cnnlab/core";
+import { broadcastStrides, forEachRun, plan } from "./_strided.ts";
+
+type Binary = "add" | "sub" | "mul" | "div" | "maximum" | "greaterEqual";
+
+function binaryRun(
+  op: Binary,
+  y: Float32Array,
+  yo: number,
+  a: Float32Array,
+  ao: number,
+  as: number,
+  b: Float32Array,
+  bo: number,
+  bs: number,
+  n: number,
+): void {
+  switch (op) {
+    case "add":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] + b[bo + i * bs];
+      return;
+    case "sub":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] - b[bo + i * bs];
+      return;
+    case "mul":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] * b[bo + i * bs];
+      return;
+    case "div":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] / b[bo + i * bs];
+      return;
+    case "maximum":
+      for (let i = 0; i < n; i++) {
+        const u = a[ao + i * as], v = b[bo + i * bs];
+        y[yo + i] = u >= v ? u : v;
+      }
+      return;
+    case "greaterEqual":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] >= b[bo + i * bs] ? 1 : 0;
+      return;
+  }
+}
+
+function binaryKernel(op: Binary): Kernel<Float32Array, Record<string, never>> {
+  return defineKernel({
+    op,
+    backend: "cpu",
+    run([a, b], _attrs, outShape) {
+      const y = new Float32Array(sizeOf(outShape));
+      if (a.storage.length === y.length && b.storage.length === y.length) {
+        binaryRun(op, y, 0, a.storage, 0, 1, b.storage, 0, 1, y.length);
+        return y;
+      }
+      const p = plan(outShape, [
+        broadcastStrides(outShape, outShape),
+        broadcastStrides(a.shape, outShape),
+        broadcastStrides(b.shape, outShape),
+      ]);
+      const last = p.dims.length - 1;
+      const as = p.strides[1][last], bs = p.strides[2][last];
+      forEachRun(p, (o, n) => binaryRun(op, y, o[0], a.storage, o[1], as, b.storage, o[2], bs, n));
+      return y;
+    },
+  });
+}
+
+type Unary = "neg" | "exp" | "log" | "sqrt" | "abs" | "sign" | "scale" | "addScalar" | "pow";
+
+function unaryKernel<A>(op: Unary, param: (attrs: A) => number): Kernel<Float32Array, A> {
+  return defineKernel<Float32Array, A>({
+    op,
+    backend: "cpu",
+    run([x], attrs) {
+      const a = x.storage, n = a.length, y = new Float32Array(n), c = param(attrs);
+      switch (op) {
+        case "neg":
+          for (let i = 0; i < n; i++) y[i] = -a[i];
+          break;
+        case "exp":
+          for (let i = 0; i < n; i++) y[i] = Math.exp(a[i]);
+          break;
+        case "log":
+          for (let i = 0; i < n; i++) y[i] = Math.log(a[i]);
+          break;
+        case "sqrt":
+          for (let i = 0; i < n; i++) y[i] = Math.sqrt(a[i]);
+          break;
+        case "abs":
+          for (let i = 0; i < n; i++) y[i] = Math.abs(a[i]);
+          break;
+        case "sign":
+          for (let i = 0; i < n; i++) y[i] = a[i] > 0 ? 1 : a[i] < 0 ? -1 : 0;
+          break;
+        case "scale":
+          for (let i = 0; i < n; i++) y[i] = a[i] * c;
+          break;
+        case "addScalar":
+          for (let i = 0; i < n; i++) y[i] = a[i] + c;
+          break;
+        case "pow":
+          if (c === 2) for (let i = 0; i < n; i++) y[i] = a[i] * a[i];
+          else if (c === 1) y.set(a);
+          else for (let i = 0; i < n; i++) y[i] = Math.pow(a[i], c);
+          break;
+      }
+      return y;
+    },
+  });
+}
+
+const none = () => 0;
+
+/** Elementwise kernels for the CPU backend. */
+export const elementwiseKernels: readonly Kernel<Float32Array, never>[] = [
+  ...(["add", "sub", "mul", "div", "maximum", "greaterEqual"] as const).map(binaryKernel),
+  ...(["neg", "exp", "log", "sqrt", "abs", "sign"] as const).map((op) => unaryKernel(op, none)),
+  unaryKernel<{ factor: number }>("scale", (a) => a.factor),
+  unaryKernel<{ value: number }>("addScalar", (a) => a.value),
+  unaryKernel<{ exponent: number }>("pow", (a) => a.exponent),
+] as Kernel<Float32Array, never>[];

@@ -1,0 +1,53 @@
+/**
+ * CPU kernels for `sum` and `max`: the input is walked in contiguous runs; a run either folds
+ * into one output (reduced innermost axis) or accumulates into a row of outputs (kept innermost axis).
+ * @module
+ */
+import { defineKernel, type Kernel, type Shape, sizeOf, stridesOf } from "@cnnlab/core";
+import { forEachRun, plan } from "./_strided.ts";
+
+interface ReduceAttrs {
+  readonly axes?: readonly number[];
+}
+
+function reduceKernel(op: "sum" | "max"): Kernel<Float32Array, ReduceAttrs> {
+  return defineKernel<Float32Array, ReduceAttrs>({
+    op,
+    backend: "cpu",
+    run([x], attrs, outShape) {
+      const shape: Shape = x.shape;
+      const axes = new Set((attrs.axes ?? shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a)));
+      const keep = shape.map((d, i) => (axes.has(i) ? 1 : d));
+      const keepStrides = stridesOf(keep).map((s, i) => (axes.has(i) ? 0 : s));
+      const y = new Float32Array(sizeOf(outShape));
+      const isMax = op === "max";
+      if (isMax) y.fill(-Infinity);
+      const src = x.storage;
+      const p = plan(shape, [stridesOf(shape), keepStrides]);
+      const last = p.dims.length - 1;
+      const ys = p.strides[1][last];
+      forEachRun(p, (o, n) => {
+        const xo = o[0], yo = o[1];
+        if (ys === 0) {
+          if (isMax) {
+            let m = y[yo];
+            for (let i = 0; i < n; i++) if (src[xo + i] > m) m = src[xo + i];
+            y[yo] = m;
+          } else {
+            let s = 0;
+            for (let i = 0; i < n; i++) s += src[xo + i];
+            y[yo] += s;
+          }
+        } else if (isMax) {
+          for (let i = 0; i < n; i++) if (src[xo + i] > y[yo + i]) y[yo + i] = src[xo + i];
+        } else {
+          for (let i = 0; i < n; i++) y[yo + i] += src[xo + i];
+        }
+      });
+      return y;
+    },
+  });
+}
+
+/** Reduction kernels for the CPU backend. */
+export const reduceKernels: readonly Kernel<Float32Array, ReduceAttrs>[] = [reduceKernel("sum"), reduceKernel("max")];

@@ -1,0 +1,32 @@
+/**
+ * `@cnnlab/backend-cpu`: the CPU backend (float32 arrays in this process) and its kernels for
+ * every primitive op of `@cnnlab/core`. Layer plugins bring CPU kernels for their own ops and may
+ * use `gemm` from `@cnnlab/backend-cpu/gemm`.
+ *
+ * @example Register and compute
+ * ```ts
+ * import { ops, Registry } from "@cnnlab/core";
+ * import cpu from "@cnnlab/backend-cpu";
+ * import assert from "node:assert/strict";
+ * const device = await new Registry().use(cpu).device("cpu");
+ * assert.deepEqual([...ops.scale(device.tensor([1, 2], [2]), 3).dataSync()], [3, 6]);
+ * ```
+ * @module
+ */
+import { definePlugin, type Plugin } from "@cnnlab/core";
+import { CpuBackend } from "./backend.ts";
+import { elementwiseKernels } from "./kernels/elementwise.ts";
+import { reduceKernels } from "./kernels/reduce.ts";
+import { layoutKernels } from "./kernels/layout.ts";
+
+export { CpuBackend } from "./backend.ts";
+export { gemm, type GemmOptions } from "./gemm.ts";
+
+/** The CPU backend plugin. */
+const plugin: Plugin = definePlugin({
+  name: "@cnnlab/backend-cpu",
+  version: "0.1.0",
+  provides: { backends: { cpu: () => new CpuBackend() } },
+  kernels: [...elementwiseKernels, ...reduceKernels, ...layoutKernels],
+});
+export default plugin;

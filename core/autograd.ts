@@ -46,7 +46,11 @@ export function gradients(output: Tensor, wrt: readonly Tensor[], dy?: Tensor): 
     if (seen.has(t)) continue;
     seen.add(t);
     stack.push([t, true]);
-    if (t.node) for (const input of t.node.inputs) if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+    if (t.node) {
+      for (const input of t.node.inputs) {
+        if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+      }
+    }
   }
   return noGrad(() => {
     const grads = new Map<Tensor, Tensor>();

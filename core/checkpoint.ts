@@ -150,14 +150,18 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const bytes = await read("tensors.bin");
   if (bytes.byteLength % 4 !== 0) {
-    throw new Error(`Cannot load checkpoint ${dir}: tensors.bin has ${bytes.byteLength} bytes, not a whole number of float32 values`);
+    throw new Error(
+      `Cannot load checkpoint ${dir}: tensors.bin has ${bytes.byteLength} bytes, not a whole number of float32 values`,
+    );
   }
   const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const e of manifest.tensors as { name: string; shape: number[]; offset: number }[]) {
     const n = e.shape.reduce((p, d) => p * d, 1);
     if (e.offset + n > all.length) {
-      throw new Error(`Cannot load checkpoint ${dir}: tensors.bin is truncated (tensor "${e.name}" ends past its end)`);
+      throw new Error(
+        `Cannot load checkpoint ${dir}: tensors.bin is truncated (tensor "${e.name}" ends past its end)`,
+      );
     }
     tensors.set(e.name, { shape: e.shape, values: all.slice(e.offset, e.offset + n) });
   }
@@ -181,7 +185,9 @@ export function restoreTensors(
     const v = loaded.get(name);
     if (!v) throw new TypeError(`Cannot restore "${name}" from ${where}: the checkpoint has no such tensor`);
     if (v.values.length !== t.size) {
-      throw new TypeError(`Cannot restore "${name}" from ${where}: shape [${v.shape}] does not match [${t.shape}]`);
+      throw new TypeError(
+        `Cannot restore "${name}" from ${where}: shape [${v.shape}] does not match [${t.shape}]`,
+      );
     }
     t.assign((t.device as Device).tensor(v.values, t.shape));
   }

@@ -73,7 +73,9 @@ export interface Batch {
 export function* batches(ds: Dataset, options: { batchSize: number; rng?: Rng }): Generator<Batch> {
   const { batchSize, rng } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`Cannot batch dataset "${ds.name}": batch size ${batchSize} is not a positive integer`);
+    throw new RangeError(
+      `Cannot batch dataset "${ds.name}": batch size ${batchSize} is not a positive integer`,
+    );
   }
   const order = Array.from({ length: ds.size }, (_, i) => i);
   if (rng) rng.shuffle(order);

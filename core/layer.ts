@@ -52,7 +52,9 @@ export type LayerFactory<O extends object = object> = (options: O) => Layer<O>;
  * @throws {TypeError} If `x` is a list.
  */
 export function single(x: Tensor | readonly Tensor[], type: string): Tensor {
-  if (Array.isArray(x)) throw new TypeError(`Cannot apply ${type} to ${x.length} inputs: it takes one tensor`);
+  if (Array.isArray(x)) {
+    throw new TypeError(`Cannot apply ${type} to ${x.length} inputs: it takes one tensor`);
+  }
   return x as Tensor;
 }
 

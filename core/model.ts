@@ -80,9 +80,15 @@ export class Model {
     if (!spec || !Array.isArray(spec.layers) || spec.layers.length === 0) {
       throw new TypeError(`Cannot build model "${spec?.name ?? "?"}": the spec has no "layers" list`);
     }
-    const inputs: Record<string, Shape> = spec.inputs ? { ...spec.inputs } : spec.input ? { input: spec.input } : {};
+    const inputs: Record<string, Shape> = spec.inputs
+      ? { ...spec.inputs }
+      : spec.input
+      ? { input: spec.input }
+      : {};
     if (Object.keys(inputs).length === 0) {
-      throw new TypeError(`Cannot build model "${spec.name ?? "?"}": the spec names no input shape ("input" or "inputs")`);
+      throw new TypeError(
+        `Cannot build model "${spec.name ?? "?"}": the spec names no input shape ("input" or "inputs")`,
+      );
     }
     this.inputShapes = inputs;
     const shapes = new Map<string, Shape>(Object.entries(inputs).map(([k, s]) => [k, [1, ...s]]));
@@ -96,7 +102,9 @@ export class Model {
       const inputNames = ls.inputs ?? [previous];
       const inputShapes = inputNames.map((s) => {
         const shape = shapes.get(s);
-        if (!shape) throw new RangeError(`Cannot build layer "${name}": its input "${s}" is not defined before it`);
+        if (!shape) {
+          throw new RangeError(`Cannot build layer "${name}": its input "${s}" is not defined before it`);
+        }
         return shape;
       });
       const layerOptions = Object.fromEntries(Object.entries(ls).filter(([k]) => !RESERVED.has(k)));
@@ -107,7 +115,9 @@ export class Model {
         outputShape = layer.outputShape(inShape);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        throw new TypeError(`Cannot build layer ${i + 1} "${name}" (${ls.type}) on input [${fmt(inShape)}]: ${msg}`);
+        throw new TypeError(
+          `Cannot build layer ${i + 1} "${name}" (${ls.type}) on input [${fmt(inShape)}]: ${msg}`,
+        );
       }
       layer.build?.(inShape, { device: options.device, rng: options.rng });
       shapes.set(name, outputShape);

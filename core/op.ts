@@ -34,7 +34,12 @@ export interface OpDef<A = Record<string, never>> {
   /** Output shape from input shapes; throws a `TypeError` or `RangeError` naming the op. */
   outputShape(shapes: readonly Shape[], attrs: A): Shape;
   /** Plain, obviously-correct implementation: the specification that fast kernels are tested against. */
-  reference(inputs: readonly Float32Array[], shapes: readonly Shape[], attrs: A, outShape: Shape): Float32Array;
+  reference(
+    inputs: readonly Float32Array[],
+    shapes: readonly Shape[],
+    attrs: A,
+    outShape: Shape,
+  ): Float32Array;
   /** One gradient per input; `undefined` (or a missing entry) marks the op or input non-differentiable. */
   readonly grads?: readonly (GradFn<A> | undefined)[];
 }

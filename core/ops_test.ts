@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 
 const device = await new Registry().use(cpu).device("cpu");
 const rng = new Rng(42);
-const arg = (shape: Shape, lo = -1, hi = 1) => ({ values: uniform(rng, shape.reduce((p, d) => p * d, 1), lo, hi), shape });
+const arg = (shape: Shape, lo = -1, hi = 1) => ({
+  values: uniform(rng, shape.reduce((p, d) => p * d, 1), lo, hi),
+  shape,
+});
 
 Deno.test("primitive ops: every CPU kernel agrees with the reference on broadcast shapes", () => {
   const bin = [arg([2, 3, 4, 5]), arg([1, 3, 1, 1], 0.5, 2)];
@@ -42,7 +45,9 @@ Deno.test("matmul() of larger odd sizes matches a naive triple loop written here
   const [m, n, k] = [37, 53, 29];
   const a = uniform(rng, m * k), b = uniform(rng, k * n);
   const want = new Float32Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) want[i * n + j] += a[i * k + p] * b[p * n + j];
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) want[i * n + j] += a[i * k + p] * b[p * n + j];
+  }
   const got = tidy(() => ops.matmul(device.tensor(a, [m, k]), device.tensor(b, [k, n])).dataSync());
   assertClose(got, want, { atol: 1e-4 });
 });

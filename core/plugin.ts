@@ -43,7 +43,15 @@ export interface Plugin {
 }
 
 /** Component kinds, in the order `list` prints them. */
-export const COMPONENT_KINDS = ["layers", "losses", "ops", "backends", "datasets", "models", "optimizers"] as const;
+export const COMPONENT_KINDS = [
+  "layers",
+  "losses",
+  "ops",
+  "backends",
+  "datasets",
+  "models",
+  "optimizers",
+] as const;
 
 /**
  * Declares a plugin, checking its shape.

@@ -68,11 +68,17 @@ export class Registry {
           (adds.some(([k, n]) => k === kind && n === name) ? { plugin: plugin.name } : undefined);
         if (prior) {
           throw new PluginError(
-            `Cannot register ${kind.slice(0, -1)} "${name}" from plugin "${plugin.name}": plugin "${prior.plugin}" already registered it; remove one of the two`,
+            `Cannot register ${
+              kind.slice(0, -1)
+            } "${name}" from plugin "${plugin.name}": plugin "${prior.plugin}" already registered it; remove one of the two`,
           );
         }
         if (kind !== "ops" && typeof value !== "function") {
-          throw new PluginError(`Cannot register ${kind.slice(0, -1)} "${name}" from plugin "${plugin.name}": it is not a factory function`);
+          throw new PluginError(
+            `Cannot register ${
+              kind.slice(0, -1)
+            } "${name}" from plugin "${plugin.name}": it is not a factory function`,
+          );
         }
         adds.push([kind, name, value]);
       }
@@ -80,7 +86,9 @@ export class Registry {
     const kernelAdds: Kernel<unknown, unknown>[] = [];
     for (const k of plugin.kernels ?? []) {
       const prior = this.#kernels.get(k.backend)?.get(k.op) ??
-        (kernelAdds.some((o) => o.op === k.op && o.backend === k.backend) ? { plugin: plugin.name } : undefined);
+        (kernelAdds.some((o) => o.op === k.op && o.backend === k.backend)
+          ? { plugin: plugin.name }
+          : undefined);
       if (prior) {
         throw new PluginError(
           `Cannot register kernel "${k.op}" for backend "${k.backend}" from plugin "${plugin.name}": plugin "${prior.plugin}" already registered it; remove one of the two`,
@@ -88,7 +96,9 @@ export class Registry {
       }
       kernelAdds.push(k);
     }
-    for (const [kind, name, value] of adds) this.#components.get(kind)!.set(name, { value, plugin: plugin.name });
+    for (const [kind, name, value] of adds) {
+      this.#components.get(kind)!.set(name, { value, plugin: plugin.name });
+    }
     for (const k of kernelAdds) {
       if (!this.#kernels.has(k.backend)) this.#kernels.set(k.backend, new Map());
       this.#kernels.get(k.backend)!.set(k.op, { value: k, plugin: plugin.name });
@@ -114,7 +124,9 @@ export class Registry {
   kernel(op: string, backend: string): Kernel<any, any> {
     const k = this.#kernels.get(backend)?.get(op);
     if (k) return k.value;
-    const elsewhere = [...this.#kernels].filter(([, m]) => m.has(op)).map(([b, m]) => `"${b}" from ${m.get(op)!.plugin}`);
+    const elsewhere = [...this.#kernels].filter(([, m]) => m.has(op)).map(([b, m]) =>
+      `"${b}" from ${m.get(op)!.plugin}`
+    );
     throw new KernelNotFoundError(
       `Cannot run op "${op}" on backend "${backend}": no kernel is registered (available on: ${
         elsewhere.join(", ") || "no backend"
@@ -191,9 +203,13 @@ export class Registry {
   /** Every plugin and what it registered, for `cnnlab list`. */
   list(): PluginListing[] {
     return this.#plugins.map((p) => {
-      const provides = Object.fromEntries(COMPONENT_KINDS.map((k) => [k, [] as string[]])) as PluginListing["provides"];
+      const provides = Object.fromEntries(
+        COMPONENT_KINDS.map((k) => [k, [] as string[]]),
+      ) as PluginListing["provides"];
       for (const kind of COMPONENT_KINDS) {
-        for (const [name, e] of this.#components.get(kind)!) if (e.plugin === p.name) provides[kind].push(name);
+        for (const [name, e] of this.#components.get(kind)!) {
+          if (e.plugin === p.name) provides[kind].push(name);
+        }
       }
       return { name: p.name, version: p.version, provides };
     });

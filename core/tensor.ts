@@ -158,7 +158,9 @@ export class Tensor {
   dataSync(): Float32Array {
     const read = this.backend.readSync;
     if (!read) {
-      throw new Error(`Cannot read tensor synchronously on backend "${this.backend.name}": use await t.data()`);
+      throw new Error(
+        `Cannot read tensor synchronously on backend "${this.backend.name}": use await t.data()`,
+      );
     }
     return read.call(this.backend, this.storage, this.size);
   }
@@ -245,14 +247,14 @@ export function tidy<T>(fn: () => T): T {
   collectTensors(result, kept);
   for (const t of scope) if (!kept.has(t)) t.dispose();
   const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of kept) if (scope.has(t)) parent.add(t);
+  if (parent) { for (const t of kept) if (scope.has(t)) parent.add(t); }
   return result;
 }
 
 function collectTensors(value: unknown, out: Set<Tensor>): void {
   if (value instanceof Tensor) out.add(value);
-  else if (Array.isArray(value)) for (const v of value) collectTensors(v, out);
-  else if (value instanceof Map) for (const v of value.values()) collectTensors(v, out);
+  else if (Array.isArray(value)) { for (const v of value) collectTensors(v, out); }
+  else if (value instanceof Map) { for (const v of value.values()) collectTensors(v, out); }
   else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     for (const v of Object.values(value)) collectTensors(v, out);
   }
@@ -298,7 +300,9 @@ export function noGrad<T>(fn: () => T): T {
  */
 export function runOp<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length !== op.inputs.length) {
-    throw new TypeError(`Cannot run op "${op.name}": expected ${op.inputs.length} inputs, got ${inputs.length}`);
+    throw new TypeError(
+      `Cannot run op "${op.name}": expected ${op.inputs.length} inputs, got ${inputs.length}`,
+    );
   }
   const device = inputs[0].device;
   for (let i = 1; i < inputs.length; i++) {

@@ -41,7 +41,9 @@ export function assertClose(
   }
   if (worst >= 0) {
     throw new Error(
-      `${label}: index ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
+      `${label}: index ${worst} is ${actual[worst]}, expected ${
+        expected[worst]
+      } (atol ${atol}, rtol ${rtol})`,
     );
   }
 }
@@ -137,7 +139,9 @@ export function checkAgainstReference<A>(
   attrs: A,
   options: { atol?: number; rtol?: number } = {},
 ): void {
-  const got = tidy(() => runOp(op, inputs.map((x) => device.tensor(x.values, x.shape)), attrs).dataSync().slice());
+  const got = tidy(() =>
+    runOp(op, inputs.map((x) => device.tensor(x.values, x.shape)), attrs).dataSync().slice()
+  );
   const shapes = inputs.map((x) => x.shape);
   const expected = op.reference(inputs.map((x) => x.values), shapes, attrs, op.outputShape(shapes, attrs));
   assertClose(got, expected, { ...options, label: `${op.name} on ${device.name} vs reference` });

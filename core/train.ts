@@ -121,7 +121,9 @@ export async function fit(options: FitOptions): Promise<EpochRecord[]> {
       });
     }
     const seconds = (performance.now() - started) / 1000;
-    const evaluation = options.test ? await evaluate(model, loss, options.test, { batchSize: 256 }) : undefined;
+    const evaluation = options.test
+      ? await evaluate(model, loss, options.test, { batchSize: 256 })
+      : undefined;
     const record: EpochRecord = {
       epoch,
       trainLoss: lossSum / seen,

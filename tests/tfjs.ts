@@ -9,6 +9,8 @@ const warn = console.warn;
 console.warn = () => {};
 await tfjs.setBackend("cpu");
 await tfjs.ready();
+// The CPU backend prints its Node.js banner on its first write: make that write here, silenced.
+tfjs.tensor([0]).dispose();
 console.warn = warn;
 
 /** The TensorFlow.js namespace, with its CPU backend ready. */

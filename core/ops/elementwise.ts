@@ -94,9 +94,13 @@ export interface AddScalarAttrs {
   readonly value: number;
 }
 /** `x + value`. */
-export const addScalarOp: OpDef<AddScalarAttrs> = unaryOp<AddScalarAttrs>("addScalar", (x, a) => x + a.value, [
-  ({ dy }) => dy,
-]);
+export const addScalarOp: OpDef<AddScalarAttrs> = unaryOp<AddScalarAttrs>(
+  "addScalar",
+  (x, a) => x + a.value,
+  [
+    ({ dy }) => dy,
+  ],
+);
 /** Attributes of `pow`. */
 export interface PowAttrs {
   /** The exponent. */
@@ -104,8 +108,7 @@ export interface PowAttrs {
 }
 /** `x^exponent` (for a non-integer exponent, `x` must be non-negative). */
 export const powOp: OpDef<PowAttrs> = unaryOp<PowAttrs>("pow", (x, a) => Math.pow(x, a.exponent), [
-  ({ dy, inputs, attrs }) =>
-    mul(dy, scale(pow(inputs[0], { exponent: attrs.exponent - 1 }), attrs.exponent)),
+  ({ dy, inputs, attrs }) => mul(dy, scale(pow(inputs[0], { exponent: attrs.exponent - 1 }), attrs.exponent)),
 ]);
 
 const none = {} as NoAttrs;

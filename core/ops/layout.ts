@@ -19,7 +19,10 @@ export function resolveReshape(from: Shape, to: Shape): number[] {
   const n = sizeOf(from);
   const known = to.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
   const out = to.map((d) => (d === -1 ? n / known : d));
-  if (to.filter((d) => d === -1).length > 1 || sizeOf(out) !== n || out.some((d) => !Number.isInteger(d) || d < 0)) {
+  if (
+    to.filter((d) => d === -1).length > 1 || sizeOf(out) !== n ||
+    out.some((d) => !Number.isInteger(d) || d < 0)
+  ) {
     throw new TypeError(`Cannot reshape [${from}] to [${to}]: the element counts differ`);
   }
   return out;
@@ -47,7 +50,9 @@ export const transposeOp: OpDef<TransposeAttrs> = defineOp<TransposeAttrs>({
   outputShape([s], { perm }) {
     const sorted = [...perm].sort((a, b) => a - b);
     if (perm.length !== s.length || sorted.some((p, i) => p !== i)) {
-      throw new RangeError(`Cannot transpose [${s}] with perm [${perm}]: it is not a permutation of its axes`);
+      throw new RangeError(
+        `Cannot transpose [${s}] with perm [${perm}]: it is not a permutation of its axes`,
+      );
     }
     return perm.map((p) => s[p]);
   },

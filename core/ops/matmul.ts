@@ -24,7 +24,9 @@ export const matmulOp: OpDef<MatmulAttrs> = defineOp<MatmulAttrs>({
     const [m, ka] = transposeA ? [a[1], a[0]] : [a[0], a[1]];
     const [kb, n] = transposeB ? [b[1], b[0]] : [b[0], b[1]];
     if (ka !== kb) {
-      throw new TypeError(`Cannot apply matmul to shapes [${a}] and [${b}]: inner dimensions ${ka} and ${kb} differ`);
+      throw new TypeError(
+        `Cannot apply matmul to shapes [${a}] and [${b}]: inner dimensions ${ka} and ${kb} differ`,
+      );
     }
     return [m, n];
   },

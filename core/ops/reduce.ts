@@ -33,7 +33,14 @@ function reducedShape(shape: Shape, attrs: ReduceAttrs, op: string): number[] {
   return attrs.keepDims ? shape.map((d, i) => (axes.has(i) ? 1 : d)) : shape.filter((_, i) => !axes.has(i));
 }
 
-function reference(x: Float32Array, shape: Shape, attrs: ReduceAttrs, init: number, f: (acc: number, v: number) => number, op: string) {
+function reference(
+  x: Float32Array,
+  shape: Shape,
+  attrs: ReduceAttrs,
+  init: number,
+  f: (acc: number, v: number) => number,
+  op: string,
+) {
   const keepShape = reducedShape(shape, { ...attrs, keepDims: true }, op);
   const out = new Float32Array(sizeOf(keepShape)).fill(init);
   const outStrides = stridesOf(keepShape);
@@ -56,8 +63,10 @@ export const sumOp: OpDef<ReduceAttrs> = defineOp<ReduceAttrs>({
   inputs: ["x"],
   outputShape: ([s], attrs) => reducedShape(s, attrs, "sum"),
   reference: ([x], [s], attrs) => reference(x, s, attrs, 0, (a, v) => a + v, "sum"),
-  grads: [({ dy, inputs: [x], attrs }) =>
-    broadcastTo(reshape(dy, reducedShape(x.shape, { ...attrs, keepDims: true }, "sum")), x.shape)],
+  grads: [
+    ({ dy, inputs: [x], attrs }) =>
+      broadcastTo(reshape(dy, reducedShape(x.shape, { ...attrs, keepDims: true }, "sum")), x.shape),
+  ],
 });
 
 /** Maximum over axes; ties share the gradient. */

@@ -102,7 +102,7 @@ function unaryKernel<A>(op: Unary, param: (attrs: A) => number): Kernel<Float32A
           for (let i = 0; i < n; i++) y[i] = a[i] + c;
           break;
         case "pow":
-          if (c === 2) for (let i = 0; i < n; i++) y[i] = a[i] * a[i];
+          if (c === 2) { for (let i = 0; i < n; i++) y[i] = a[i] * a[i]; }
           else if (c === 1) y.set(a);
           else for (let i = 0; i < n; i++) y[i] = Math.pow(a[i], c);
           break;

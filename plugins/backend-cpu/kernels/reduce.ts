@@ -50,4 +50,7 @@ function reduceKernel(op: "sum" | "max"): Kernel<Float32Array, ReduceAttrs> {
 }
 
 /** Reduction kernels for the CPU backend. */
-export const reduceKernels: readonly Kernel<Float32Array, ReduceAttrs>[] = [reduceKernel("sum"), reduceKernel("max")];
+export const reduceKernels: readonly Kernel<Float32Array, ReduceAttrs>[] = [
+  reduceKernel("sum"),
+  reduceKernel("max"),
+];

@@ -1,0 +1,137 @@
+/**
+ * `cnnlab train`: builds the model from the registry, trains it, checkpoints after each epoch,
+ * and writes the run directory.
+ * @module
+ */
+import {
+  type EpochRecord,
+  evaluate,
+  fit,
+  Model,
+  type Optimizer,
+  type Registry,
+  Rng,
+  saveCheckpoint,
+} from "@cnnlab/core";
+import type { CliOptions } from "./options.ts";
+import { Progress } from "./progress.ts";
+import { createRunDir, writeJson, writeJsonLines } from "./run_dir.ts";
+import { modelSpec, openData, openDevice, openRegistry } from "./session.ts";
+import { environment } from "./environment.ts";
+
+/** What `train` returns (also printed with --json). */
+export interface TrainResult {
+  readonly out: string;
+  readonly summary: Record<string, unknown>;
+}
+
+/**
+ * Builds the optimizer from CLI flags; the CLI's optimizer defaults live here.
+ *
+ * @param registry The registry.
+ * @param o Options.
+ * @returns The optimizer.
+ */
+export function cliOptimizer(registry: Registry, o: CliOptions): Optimizer {
+  const schedule = o.schedule === "none"
+    ? undefined
+    : o.schedule === "step"
+    ? { type: "step", stepSize: Math.max(1, Math.round(o.epochs / 3)), gamma: 0.1 }
+    : { type: "cosine" };
+  const options: Record<string, unknown> = { weightDecay: o.weightDecay };
+  if (o.lr !== undefined) options.lr = o.lr;
+  if (schedule) options.schedule = schedule;
+  if (o.optimizer === "sgd") {
+    options.momentum = o.momentum ?? 0.9;
+    options.lr ??= 0.01;
+  } else if (o.momentum !== undefined) options.momentum = o.momentum;
+  return registry.optimizer(o.optimizer)(options);
+}
+
+/**
+ * Runs `cnnlab train`.
+ *
+ * @param o Parsed options.
+ * @param argv The raw arguments, recorded in config.json.
+ * @returns The run directory and summary.
+ */
+export async function train(o: CliOptions, argv: readonly string[]): Promise<TrainResult> {
+  const started = performance.now();
+  const registry = await openRegistry(o.plugins);
+  const device = await openDevice(registry, o.backend);
+  const { train: trainSet, test } = await openData(registry, o);
+  const spec = await modelSpec(registry, o, trainSet);
+  const rng = new Rng(o.seed);
+  const model = new Model(spec, { registry, device, rng: rng.fork() });
+  const loss = registry.loss(o.loss)({});
+  const optimizer = cliOptimizer(registry, o);
+  const out = o.out ?? `runs/${spec.name ?? "model"}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const dir = await createRunDir(out);
+  await writeJson(dir.config, {
+    command: ["cnnlab", ...argv].join(" "),
+    argv,
+    options: o,
+    plugins: registry.plugins.map((p) => ({ name: p.name, version: p.version })),
+    pluginSpecifiers: o.plugins,
+    seed: o.seed,
+    model: spec,
+    optimizer: { name: optimizer.name, options: optimizer.options },
+    loss: { name: loss.name, options: loss.options },
+    dataset: { name: o.dataset, data: o.data ?? null, trainSize: trainSet.size, testSize: test.size },
+  });
+  const progress = o.json ? undefined : new Progress(o.batchSize);
+  const records: EpochRecord[] = [];
+  const history = await fit({
+    model,
+    loss,
+    optimizer,
+    train: trainSet,
+    test,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    rng,
+    onStep: (p) => progress?.step(p),
+    onEpoch: async (r) => {
+      records.push(r);
+      progress?.epoch(r, o.epochs);
+      await writeJsonLines(dir.metrics, records);
+      const state = optimizer.state();
+      const tensors = new Map(model.parameters());
+      for (const [k, t] of state.tensors) tensors.set(`optimizer/${k}`, t);
+      await saveCheckpoint(dir.checkpoint, {
+        spec,
+        tensors,
+        scalars: state.scalars,
+        meta: { epoch: r.epoch, optimizer: optimizer.name, loss: loss.name, dataset: o.dataset },
+      });
+    },
+  });
+  const inferStart = performance.now();
+  const final = await evaluate(model, loss, test, { batchSize: 256 });
+  const inferSeconds = (performance.now() - inferStart) / 1000;
+  const last = history[history.length - 1];
+  const trainSeconds = history.reduce((s, r) => s + r.seconds, 0);
+  const summaryModel = model.summary();
+  const summary = {
+    model: {
+      name: summaryModel.name,
+      parameters: summaryModel.totalParameters,
+      flops: summaryModel.totalFlops,
+    },
+    dataset: { name: o.dataset, source: trainSet.source, trainSize: trainSet.size, testSize: test.size },
+    epochs: o.epochs,
+    metrics: {
+      test: { accuracy: final.accuracy, loss: final.loss },
+      train: { accuracy: last.trainAccuracy, loss: last.trainLoss },
+    },
+    throughput: {
+      trainImagesPerSecond: (trainSet.size * o.epochs) / trainSeconds,
+      inferImagesPerSecond: test.size / inferSeconds,
+    },
+    seconds: (performance.now() - started) / 1000,
+    environment: environment(device),
+    layers: summaryModel.layers,
+  };
+  await writeJson(dir.summary, summary);
+  return { out, summary };
+}

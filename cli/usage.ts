@@ -1,0 +1,43 @@
+/** Usage text and the error type for bad command lines (exit code 2). */
+
+/** A bad command line: printed with a hint, exit code 2. */
+export class UsageError extends Error {
+  /** @param message One line saying what is wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The full usage text. */
+export const USAGE = `cnnlab — train and inspect convolutional networks
+
+Usage:
+  cnnlab train [options]          train a model and write a run directory
+  cnnlab eval --checkpoint DIR    evaluate a saved run (DIR: a run directory or its checkpoint/)
+  cnnlab list [--json]            list loaded plugins and what they register
+  cnnlab bench [options]          measure training and inference throughput of a model
+
+Options:
+  --plugin SPEC        load a plugin (path, file:, npm: or jsr: specifier); repeatable
+  --backend NAME       backend to run on (default: cpu)
+  --model NAME|FILE    registered model or a JSON model spec (default: lenet5)
+  --set KEY=VALUE      model option, VALUE parsed as JSON when it can be (e.g. --set pooling=lpPool2d); repeatable
+  --dataset NAME       registered dataset (default: mnist)
+  --data DIR           read the dataset from DIR (e.g. IDX files) instead of its built-in data
+  --limit N            use only the first N training examples
+  --test-limit N       use only the first N test examples
+  --loss NAME          loss (default: softmaxCrossEntropy)
+  --optimizer NAME     optimizer (default: adam)
+  --lr X               learning rate (default: 0.001 for adam, 0.01 for sgd)
+  --momentum X         SGD momentum (default: 0.9 when --optimizer sgd)
+  --weight-decay X     L2 weight decay (default: 0)
+  --schedule NAME      learning-rate schedule: none, step or cosine (default: none)
+  --epochs N           epochs (default: 10)
+  --batch-size N       batch size (default: 32)
+  --seed N             seed for initialisation, shuffling and dropout (default: 1)
+  --out DIR            run directory (default: runs/<model>-<time>)
+  --json               print machine-readable JSON instead of text
+  -h, --help           show this help
+
+Exit codes: 0 done, 1 failed run, 2 bad usage.`;

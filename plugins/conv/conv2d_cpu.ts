@@ -1,0 +1,61 @@
+/**
+ * CPU kernel of `conv2d`: im2col over a chunk of images (the whole batch when its columns fit in
+ * 16 MiB), one `gemm` per group, then a reorder to NCHW. A 1×1 kernel with stride 1 and no padding
+ * skips im2col: the input already is the column matrix.
+ * @module
+ */
+import { defineKernel, type Kernel } from "@cnnlab/core";
+import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { type Conv2dAttrs, convGeometry } from "./_geometry.ts";
+import { fromChannelMajor, im2col, imagesPerChunk, isPointwise, scratch } from "./_im2col.ts";
+
+/**
+ * The `conv2d` kernel for the `"cpu"` backend.
+ *
+ * @example Registered by the plugin
+ * ```ts
+ * import conv, { conv2dCpu } from "@cnnlab/conv";
+ * import assert from "node:assert/strict";
+ * assert.ok(conv.kernels?.includes(conv2dCpu));
+ * assert.equal(conv2dCpu.op, "conv2d");
+ * ```
+ */
+export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32Array, Conv2dAttrs>({
+  op: "conv2d",
+  backend: "cpu",
+  run([x, w], attrs) {
+    const g = convGeometry("conv2d", x.shape, w.shape, attrs);
+    const { n, cIn, cOut, cg, og, groups } = g;
+    const plane = g.oh * g.ow, k = cg * g.kh * g.kw;
+    const xs = x.storage, ws = w.storage;
+    const y = new Float32Array(n * cOut * plane);
+    if (isPointwise(g)) {
+      for (let b = 0; b < n; b++) {
+        for (let grp = 0; grp < groups; grp++) {
+          gemm(og, plane, cg, ws, xs, y, {
+            offsetA: grp * og * cg,
+            offsetB: (b * cIn + grp * cg) * plane,
+            offsetC: (b * cOut + grp * og) * plane,
+          });
+        }
+      }
+      return y;
+    }
+    const chunk = imagesPerChunk(g);
+    const cols = scratch(0, k * chunk * plane);
+    const out = chunk > 1 ? scratch(1, og * chunk * plane) : y;
+    for (let b0 = 0; b0 < n; b0 += chunk) {
+      const nb = Math.min(chunk, n - b0);
+      for (let grp = 0; grp < groups; grp++) {
+        im2col(xs, g, grp, b0, nb, cols);
+        if (nb === 1) {
+          gemm(og, plane, k, ws, cols, y, { offsetA: grp * og * k, offsetC: (b0 * cOut + grp * og) * plane });
+        } else {
+          gemm(og, nb * plane, k, ws, cols, out, { offsetA: grp * og * k });
+          fromChannelMajor(out, cOut, plane, grp * og, og, b0, nb, y);
+        }
+      }
+    }
+    return y;
+  },
+});

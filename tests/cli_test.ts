@@ -1,0 +1,120 @@
+import { run } from "@cnnlab/cli";
+import assert from "node:assert/strict";
+
+const silent = async (fn: () => Promise<number>) => {
+  const log = console.log, error = console.error;
+  const errors: string[] = [];
+  console.log = () => {};
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  try {
+    return { code: await fn(), errors };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+};
+
+Deno.test("cnnlab train on a tiny subset writes the run directory, and eval reloads it", async () => {
+  const out = await Deno.makeTempDir();
+  const { code, errors } = await silent(() =>
+    run([
+      "train",
+      "--model",
+      "lenet5",
+      "--dataset",
+      "mnist",
+      "--limit",
+      "256",
+      "--test-limit",
+      "200",
+      "--epochs",
+      "2",
+      "--batch-size",
+      "32",
+      "--seed",
+      "3",
+      "--out",
+      out,
+      "--json",
+    ])
+  );
+  assert.equal(code, 0, errors.join("\n"));
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  assert.ok(summary.metrics.test.accuracy > 0.3, `accuracy ${summary.metrics.test.accuracy}`);
+  assert.ok(summary.metrics.test.accuracy <= 1);
+  assert.ok(summary.throughput.trainImagesPerSecond > 0);
+  const lines = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(lines.map((l) => l.epoch), [1, 2]);
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.equal(config.seed, 3);
+  assert.ok((await Deno.stat(`${out}/checkpoint/tensors.bin`)).isFile);
+  let printed = "";
+  const log = console.log;
+  console.log = (s: string) => (printed += s);
+  try {
+    assert.equal(await run(["eval", "--checkpoint", out, "--test-limit", "200", "--json"]), 0);
+  } finally {
+    console.log = log;
+  }
+  const evaluated = JSON.parse(printed);
+  assert.ok(
+    Math.abs(evaluated.accuracy - summary.metrics.test.accuracy) < 1e-9,
+    `${evaluated.accuracy} vs ${summary.metrics.test.accuracy}`,
+  );
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("cnnlab list --json prints every plugin with its components", async () => {
+  let printed = "";
+  const log = console.log;
+  console.log = (s: string) => (printed += s);
+  try {
+    assert.equal(await run(["list", "--json"]), 0);
+  } finally {
+    console.log = log;
+  }
+  const listing = JSON.parse(printed);
+  const all = listing.plugins.flatMap((p: { provides: Record<string, string[]> }) =>
+    Object.values(p.provides).flat()
+  );
+  for (
+    const name of [
+      "conv2d",
+      "conv1d",
+      "maxPool2d",
+      "lpPool2d",
+      "mixedPool2d",
+      "prelu",
+      "maxout",
+      "softmaxCrossEntropy",
+      "sgd",
+      "adam",
+      "mnist",
+      "lenet5",
+      "cpu",
+    ]
+  ) {
+    assert.ok(all.includes(name), `${name} missing`);
+  }
+});
+
+Deno.test("cnnlab exits 2 on bad usage and 1 on a failed run, with one-line errors", async () => {
+  let r = await silent(() => run(["train", "--epochs", "zero"]));
+  assert.equal(r.code, 2);
+  assert.match(r.errors[0], /--epochs must be an integer/);
+  r = await silent(() => run(["frobnicate"]));
+  assert.equal(r.code, 2);
+  r = await silent(() => run(["train", "--model", "nope", "--limit", "10", "--test-limit", "10"]));
+  assert.equal(r.code, 1);
+  assert.match(r.errors[0], /Cannot find model "nope"/);
+  r = await silent(() => run(["train", "--plugin", "./no/such/plugin.ts"]));
+  assert.equal(r.code, 1);
+  assert.match(r.errors[0], /Cannot load plugin/);
+  const dir = await Deno.makeTempDir();
+  r = await silent(() => run(["train", "--data", dir, "--limit", "10"]));
+  assert.equal(r.code, 1);
+  assert.match(r.errors[0], new RegExp(dir));
+  await Deno.remove(dir, { recursive: true });
+});

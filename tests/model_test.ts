@@ -1,0 +1,101 @@
+import { createRegistry } from "@cnnlab/cnnlab";
+import { fit, gradients, Model, ops, Rng, tidy } from "@cnnlab/core";
+import { lenet5 } from "@cnnlab/lenet5";
+import assert from "node:assert/strict";
+
+const registry = createRegistry();
+const device = await registry.device("cpu");
+
+Deno.test("Model.summary() of LeNet-5 gives per-layer shapes, 61,706 parameters and FLOPs", () => {
+  const model = new Model(lenet5(), { registry, device, rng: new Rng(1) });
+  const s = model.summary();
+  const shapes = Object.fromEntries(s.layers.map((l) => [l.name, l.outputShape]));
+  assert.deepEqual(shapes.conv1, [6, 28, 28]);
+  assert.deepEqual(shapes.pool1, [6, 14, 14]);
+  assert.deepEqual(shapes.conv2, [16, 10, 10]);
+  assert.deepEqual(shapes.pool2, [16, 5, 5]);
+  assert.deepEqual(shapes.flatten, [400]);
+  assert.deepEqual(shapes.fc3, [10]);
+  // 156 + 2,416 + 48,120 + 10,164 + 850
+  assert.equal(s.totalParameters, 61706);
+  const conv1 = s.layers.find((l) => l.name === "conv1")!;
+  assert.ok(conv1.flops >= 2 * 6 * 28 * 28 * 25, `conv1 FLOPs ${conv1.flops}`);
+});
+
+Deno.test("Model rejects an input too small for a layer, naming the layer and shapes", () => {
+  assert.throws(
+    () => new Model(lenet5({ input: [1, 8, 8] }), { registry, device, rng: new Rng(1) }),
+    (e: Error) => e instanceof TypeError && /conv2/.test(e.message) && /\[1,6,4,4\]/.test(e.message),
+  );
+});
+
+Deno.test("Model rejects an unknown layer type and an undefined input name", () => {
+  assert.throws(
+    () => new Model({ input: [3], layers: [{ type: "nope" }] }, { registry, device, rng: new Rng(1) }),
+    /layer "nope"/,
+  );
+  assert.throws(
+    () =>
+      new Model({ inputs: { a: [3] }, layers: [{ type: "relu", inputs: ["b"] }] }, {
+        registry,
+        device,
+        rng: new Rng(1),
+      }),
+    /input "b" is not defined/,
+  );
+});
+
+Deno.test("Model.forward() checks the input shape against the spec", () => {
+  const model = new Model({ input: [4], layers: [{ type: "dense", units: 2 }] }, {
+    registry,
+    device,
+    rng: new Rng(1),
+  });
+  assert.throws(
+    () => model.forward(device.zeros([2, 5]), { training: false, rng: new Rng(0) }),
+    /expected \[batch, 4\]/,
+  );
+});
+
+Deno.test("a graph with named inputs and a skip connection runs and differentiates through both branches", () => {
+  const spec = {
+    inputs: { x: [1, 6, 6], y: [1, 6, 6] },
+    layers: [
+      { type: "conv2d", name: "cx", inputs: ["x"], filters: 2, kernelSize: 3, padding: 1 },
+      { type: "conv2d", name: "cy", inputs: ["y"], filters: 2, kernelSize: 3, padding: 1 },
+      { type: "add", name: "sum", inputs: ["cx", "cy"] },
+      { type: "flatten", name: "flat" },
+      { type: "dense", name: "out", units: 3 },
+    ],
+  };
+  const model = new Model(spec, { registry, device, rng: new Rng(2) });
+  assert.deepEqual(model.outputShape, [3]);
+  const params = [...model.parameters().values()];
+  for (const p of params) p.requiresGrad = true;
+  const grads = tidy(() => {
+    const out = model.forward({ x: device.fill([2, 1, 6, 6], 0.5), y: device.fill([2, 1, 6, 6], -0.25) }, {
+      training: true,
+      rng: new Rng(0),
+    });
+    assert.deepEqual(out.shape, [2, 3]);
+    return gradients(ops.sum(out), params).map((g) => g.dataSync().some((v) => v !== 0));
+  });
+  assert.deepEqual(grads, params.map(() => true));
+  assert.deepEqual([...model.parameters().keys()].slice(0, 2), ["cx.weight", "cx.bias"]);
+});
+
+Deno.test("fit() lowers the loss of LeNet-5 on a few real digits and does not grow the tensor count", async () => {
+  const ds = await registry.dataset("mnist")({ split: "train", limit: 256 });
+  const model = new Model(lenet5(), { registry, device, rng: new Rng(1) });
+  const loss = registry.loss("softmaxCrossEntropy")({});
+  const history = await fit({
+    model,
+    loss,
+    optimizer: registry.optimizer("adam")({ lr: 0.002 }),
+    train: ds,
+    epochs: 3,
+    batchSize: 32,
+    rng: new Rng(1),
+  });
+  assert.ok(history[2].trainLoss < history[0].trainLoss * 0.8, `losses ${history.map((h) => h.trainLoss)}`);
+});

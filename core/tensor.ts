@@ -88,6 +88,29 @@ export interface TapeNode {
 }
 
 let nextId = 0;
+let live = 0;
+
+/**
+ * Counts tensors that exist and are not disposed, like `tf.memory().numTensors`; a training step
+ * must leave it unchanged.
+ *
+ * @returns The number of live tensors in this process.
+ * @example Creating and disposing a tensor
+ * ```ts
+ * import { liveTensors, Registry } from "@cnnlab/core";
+ * import cpu from "@cnnlab/backend-cpu";
+ * import assert from "node:assert/strict";
+ * const device = await new Registry().use(cpu).device("cpu");
+ * const before = liveTensors();
+ * const t = device.zeros([2]);
+ * assert.equal(liveTensors(), before + 1);
+ * t.dispose();
+ * assert.equal(liveTensors(), before);
+ * ```
+ */
+export function liveTensors(): number {
+  return live;
+}
 
 /** An n-dimensional float32 array held by a backend. */
 export class Tensor {
@@ -117,6 +140,7 @@ export class Tensor {
     this.device = device;
     this.shape = Object.freeze([...shape]);
     this.#storage = storage;
+    live++;
   }
 
   /** The backend that holds the values. */
@@ -185,6 +209,7 @@ export class Tensor {
     }
     const old = this.#storage;
     this.#storage = source.#storage;
+    if (!source.#disposed) live--;
     source.#disposed = true;
     source.#storage = undefined;
     if (old !== undefined && !this.#disposed) this.backend.free(old);
@@ -194,6 +219,7 @@ export class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    live--;
     this.backend.free(this.#storage);
     this.#storage = undefined;
     this.node = undefined;

@@ -1,5 +1,5 @@
 import { createRegistry } from "@cnnlab/cnnlab";
-import { fit, gradients, Model, ops, Rng, tidy } from "@cnnlab/core";
+import { fit, gradients, liveTensors, Model, ops, Rng, tidy } from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import assert from "node:assert/strict";
 
@@ -88,6 +88,7 @@ Deno.test("fit() lowers the loss of LeNet-5 on a few real digits and does not gr
   const ds = await registry.dataset("mnist")({ split: "train", limit: 256 });
   const model = new Model(lenet5(), { registry, device, rng: new Rng(1) });
   const loss = registry.loss("softmaxCrossEntropy")({});
+  const counts: number[] = [];
   const history = await fit({
     model,
     loss,
@@ -96,6 +97,9 @@ Deno.test("fit() lowers the loss of LeNet-5 on a few real digits and does not gr
     epochs: 3,
     batchSize: 32,
     rng: new Rng(1),
+    onEpoch: () => void counts.push(liveTensors()),
   });
+  assert.equal(counts.length, 3);
+  assert.equal(counts[2], counts[0], `live tensors after each epoch: ${counts}`);
   assert.ok(history[2].trainLoss < history[0].trainLoss * 0.8, `losses ${history.map((h) => h.trainLoss)}`);
 });

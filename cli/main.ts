@@ -38,7 +38,7 @@ export async function run(argv: readonly string[], options: { quiet?: boolean } 
         const { out, summary } = await train(o, argv);
         if (o.json) print(JSON.stringify({ out, ...summary }));
         else {
-          const m = summary.metrics as { test: { accuracy?: number; loss: number } };
+          const m = summary.metrics as { test: { accuracy?: number; recallAt1?: number; loss: number } };
           const t = summary.throughput as { trainImagesPerSecond: number };
           const acc = m.test.accuracy !== undefined
             ? `test accuracy ${(m.test.accuracy * 100).toFixed(2)}%, `
@@ -71,13 +71,18 @@ export async function run(argv: readonly string[], options: { quiet?: boolean } 
         const registry = await openRegistry(o.plugins);
         const { train: data } = await openData(registry, { ...o, limit: 1, testLimit: 1 });
         const spec = await modelSpec(registry, o, data);
-        const r = await measureThroughput({ registry, backend: o.backend, spec, batchSize: o.batchSize });
+        const r = await measureThroughput({
+          registry,
+          backend: o.backend,
+          spec,
+          batchSize: o.batchSize ?? 64,
+        });
         print(
           o.json
             ? JSON.stringify(r)
             : `${spec.name}: train ${Math.round(r.trainImagesPerSecond)} img/s, infer ${
               Math.round(r.inferImagesPerSecond)
-            } img/s (batch ${o.batchSize}, ${o.backend})`,
+            } img/s (batch ${o.batchSize ?? 64}, ${o.backend})`,
         );
         return 0;
       }

@@ -17,13 +17,16 @@ export interface CliOptions {
   readonly limit?: number;
   readonly testLimit?: number;
   readonly loss: string;
+  readonly lossOptions: Readonly<Record<string, unknown>>;
+  readonly embeddingDim?: number;
   readonly optimizer: string;
   readonly lr?: number;
   readonly momentum?: number;
   readonly weightDecay: number;
   readonly schedule: "none" | "step" | "cosine";
   readonly epochs: number;
-  readonly batchSize: number;
+  /** Undefined: 32 for class-score losses, 100 (10 classes × 10) for embedding losses. */
+  readonly batchSize?: number;
   readonly seed: number;
   readonly out?: string;
   readonly checkpoint?: string;
@@ -55,6 +58,8 @@ export function parseCli(args: readonly string[]): CliOptions {
         limit: { type: "string" },
         "test-limit": { type: "string" },
         loss: { type: "string" },
+        "loss-option": { type: "string", multiple: true },
+        "embedding-dim": { type: "string" },
         optimizer: { type: "string" },
         lr: { type: "string" },
         momentum: { type: "string" },
@@ -86,19 +91,21 @@ export function parseCli(args: readonly string[]): CliOptions {
     plugins: v.plugin ?? [],
     backend: v.backend ?? "cpu",
     model: v.model ?? "lenet5",
-    set: Object.fromEntries((v.set ?? []).map(parseSet)),
+    set: Object.fromEntries((v.set ?? []).map((e) => parseSet(e, "--set"))),
     dataset: v.dataset ?? "mnist",
     data: v.data,
     limit: int(v.limit, "--limit", 1),
     testLimit: int(v["test-limit"], "--test-limit", 1),
     loss: v.loss ?? "softmaxCrossEntropy",
+    lossOptions: Object.fromEntries((v["loss-option"] ?? []).map((e) => parseSet(e, "--loss-option"))),
+    embeddingDim: int(v["embedding-dim"], "--embedding-dim", 1),
     optimizer: v.optimizer ?? "adam",
     lr: num(v.lr, "--lr"),
     momentum: num(v.momentum, "--momentum"),
     weightDecay: num(v["weight-decay"], "--weight-decay") ?? 0,
     schedule: schedule as CliOptions["schedule"],
     epochs: int(v.epochs, "--epochs", 1) ?? 10,
-    batchSize: int(v["batch-size"], "--batch-size", 1) ?? 32,
+    batchSize: int(v["batch-size"], "--batch-size", 1),
     seed: int(v.seed, "--seed", 0) ?? 1,
     out: v.out,
     checkpoint: v.checkpoint,
@@ -125,9 +132,9 @@ function num(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-function parseSet(entry: string): [string, unknown] {
+function parseSet(entry: string, flag: string): [string, unknown] {
   const eq = entry.indexOf("=");
-  if (eq < 1) throw new UsageError(`--set takes KEY=VALUE, got "${entry}"`);
+  if (eq < 1) throw new UsageError(`${flag} takes KEY=VALUE, got "${entry}"`);
   const key = entry.slice(0, eq), raw = entry.slice(eq + 1);
   try {
     return [key, JSON.parse(raw)];

@@ -53,7 +53,11 @@ export class Progress {
 
   /** Called after each epoch. */
   epoch(r: EpochRecord, epochs: number): void {
-    const test = r.testAccuracy !== undefined ? ` test acc ${(r.testAccuracy * 100).toFixed(2)}%` : "";
+    const test = r.testAccuracy !== undefined
+      ? ` test acc ${(r.testAccuracy * 100).toFixed(2)}%`
+      : r.testRecallAt1 !== undefined
+      ? ` test R@1 ${(r.testRecallAt1 * 100).toFixed(2)}%`
+      : "";
     const train = r.trainAccuracy !== undefined ? ` train acc ${(r.trainAccuracy * 100).toFixed(2)}%` : "";
     this.#write(
       `${this.#tty ? "\r\x1b[K" : ""}epoch ${r.epoch}/${epochs} loss ${

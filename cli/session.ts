@@ -77,5 +77,7 @@ export async function modelSpec(registry: Registry, o: CliOptions, data: Dataset
       throw new Error(`Cannot read model file ${o.model}: invalid JSON (${(e as Error).message})`);
     }
   }
-  return registry.model(o.model)({ input: data.inputShape, classes: data.numClasses, ...o.set });
+  const options: Record<string, unknown> = { input: data.inputShape, classes: data.numClasses, ...o.set };
+  if (o.embeddingDim !== undefined) options.embeddingDim = o.embeddingDim;
+  return registry.model(o.model)(options);
 }

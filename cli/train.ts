@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  embeddingMetrics,
   type EpochRecord,
   evaluate,
   fit,
@@ -63,14 +64,15 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
   const spec = await modelSpec(registry, o, trainSet);
   const rng = new Rng(o.seed);
   const model = new Model(spec, { registry, device, rng: rng.fork() });
-  const loss = registry.loss(o.loss)({});
+  const loss = registry.loss(o.loss)(o.lossOptions);
+  const batchSize = o.batchSize ?? (loss.output === "embedding" ? 100 : 32);
   const optimizer = cliOptimizer(registry, o);
   const out = o.out ?? `runs/${spec.name ?? "model"}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const dir = await createRunDir(out);
   await writeJson(dir.config, {
     command: ["cnnlab", ...argv].join(" "),
     argv,
-    options: o,
+    options: { ...o, batchSize },
     plugins: registry.plugins.map((p) => ({ name: p.name, version: p.version })),
     pluginSpecifiers: o.plugins,
     seed: o.seed,
@@ -79,7 +81,7 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
     loss: { name: loss.name, options: loss.options },
     dataset: { name: o.dataset, data: o.data ?? null, trainSize: trainSet.size, testSize: test.size },
   });
-  const progress = o.json ? undefined : new Progress(o.batchSize);
+  const progress = o.json ? undefined : new Progress(batchSize);
   const records: EpochRecord[] = [];
   const history = await fit({
     model,
@@ -88,7 +90,7 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
     train: trainSet,
     test,
     epochs: o.epochs,
-    batchSize: o.batchSize,
+    batchSize,
     rng,
     onStep: (p) => progress?.step(p),
     onEpoch: async (r) => {
@@ -110,6 +112,16 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
   const final = await evaluate(model, loss, test, { batchSize: 256 });
   const inferSeconds = (performance.now() - inferStart) / 1000;
   const last = history[history.length - 1];
+  const embedding = final.embeddings ? embeddingMetrics(device, final.embeddings, test.labels) : undefined;
+  const rawPixels = final.embeddings
+    ? embeddingMetrics(device, test.images, test.labels).recallAt1
+    : undefined;
+  if (embedding && !o.json) {
+    console.error(
+      `Recall@1 on ${test.size} test examples: ${(embedding.recallAt1 * 100).toFixed(2)}% ` +
+        `(raw-pixel baseline ${(rawPixels! * 100).toFixed(2)}%)`,
+    );
+  }
   const trainSeconds = history.reduce((s, r) => s + r.seconds, 0);
   const summaryModel = model.summary();
   const summary = {
@@ -121,7 +133,14 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
     dataset: { name: o.dataset, source: trainSet.source, trainSize: trainSet.size, testSize: test.size },
     epochs: o.epochs,
     metrics: {
-      test: { accuracy: final.accuracy, loss: final.loss },
+      test: {
+        accuracy: final.accuracy,
+        loss: final.loss,
+        recallAt1: embedding?.recallAt1,
+        rawPixelRecallAt1: rawPixels,
+        distances: embedding &&
+          { binEdges: embedding.binEdges, positive: embedding.positive, negative: embedding.negative },
+      },
       train: { accuracy: last.trainAccuracy, loss: last.trainLoss },
     },
     throughput: {

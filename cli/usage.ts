@@ -27,14 +27,17 @@ Options:
   --data DIR           read the dataset from DIR (e.g. IDX files) instead of its built-in data
   --limit N            use only the first N training examples
   --test-limit N       use only the first N test examples
-  --loss NAME          loss (default: softmaxCrossEntropy)
+  --loss NAME          loss (default: softmaxCrossEntropy); embedding losses (contrastive, triplet,
+                       histogram, lda) train an embedding and report Recall@1
+  --loss-option K=V    loss option, V parsed as JSON when it can be (e.g. --loss-option margin=0.5); repeatable
+  --embedding-dim N    embedding width of embedding models such as lenet5-embed (default: 32)
   --optimizer NAME     optimizer (default: adam)
   --lr X               learning rate (default: 0.001 for adam, 0.01 for sgd)
   --momentum X         SGD momentum (default: 0.9 when --optimizer sgd)
   --weight-decay X     L2 weight decay (default: 0)
   --schedule NAME      learning-rate schedule: none, step or cosine (default: none)
   --epochs N           epochs (default: 10)
-  --batch-size N       batch size (default: 32)
+  --batch-size N       batch size (default: 32; 100 for embedding losses, drawn class-balanced: 10 × 10)
   --seed N             seed for initialisation, shuffling and dropout (default: 1)
   --out DIR            run directory (default: runs/<model>-<time>)
   --json               print machine-readable JSON instead of text

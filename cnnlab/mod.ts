@@ -1,6 +1,6 @@
 /**
  * `@cnnlab/cnnlab`: batteries included. Re-exports `@cnnlab/core` and lists the default plugin set
- * (CPU backend, convolution, pooling, activations, dense layers, merge layers, losses, optimizers, MNIST, LeNet-5).
+ * (CPU backend, convolution, pooling, activations, dense layers, merge layers, losses, metric-learning losses, optimizers, MNIST, LeNet-5).
  *
  * @example A registry with every default plugin
  * ```ts
@@ -20,6 +20,7 @@ import dense from "@cnnlab/dense";
 import merge from "@cnnlab/merge";
 import losses from "@cnnlab/losses";
 import optimizers from "@cnnlab/optimizers";
+import metricLearning from "@cnnlab/metric-learning";
 import mnist from "@cnnlab/mnist";
 import lenet5 from "@cnnlab/lenet5";
 
@@ -35,6 +36,7 @@ export const defaultPlugins: readonly Plugin[] = [
   merge,
   losses,
   optimizers,
+  metricLearning,
   mnist,
   lenet5,
 ];

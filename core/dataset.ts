@@ -94,3 +94,67 @@ export function* batches(ds: Dataset, options: { batchSize: number; rng?: Rng })
     yield { x, y, count, indices };
   }
 }
+
+/**
+ * Cuts a dataset into class-balanced batches ("P×K" sampling, as metric learning needs): each batch
+ * holds `samplesPerClass` examples of each of `classesPerBatch` classes drawn at random, so every batch
+ * has positive and negative pairs. An epoch has as many batches as plain batching would.
+ *
+ * @param ds The dataset.
+ * @param options Batch size, the RNG, and the classes per batch (default: all classes, capped at batchSize / 2).
+ * @returns An iterator over batches of `classesPerBatch × floor(batchSize / classesPerBatch)` examples.
+ * @throws {RangeError} If a batch cannot hold two examples of two classes.
+ * @example Ten classes of two per batch
+ * ```ts
+ * import { balancedBatches, Rng } from "@cnnlab/core";
+ * import assert from "node:assert/strict";
+ * const labels = Int32Array.from({ length: 100 }, (_, i) => i % 10);
+ * const ds = { name: "toy", split: "train" as const, inputShape: [1], numClasses: 10, size: 100, source: "test",
+ *   images: new Float32Array(100), labels };
+ * const [first] = balancedBatches(ds, { batchSize: 20, rng: new Rng(1) });
+ * assert.deepEqual(new Set(first.y).size, 10);
+ * ```
+ */
+export function* balancedBatches(
+  ds: Dataset,
+  options: { batchSize: number; rng: Rng; classesPerBatch?: number },
+): Generator<Batch> {
+  const { batchSize, rng } = options;
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < ds.size; i++) {
+    const list = byClass.get(ds.labels[i]) ?? [];
+    list.push(i);
+    byClass.set(ds.labels[i], list);
+  }
+  const classes = [...byClass.keys()].filter((c) => byClass.get(c)!.length >= 2);
+  const p = options.classesPerBatch ?? Math.min(classes.length, Math.floor(batchSize / 2));
+  const k = Math.floor(batchSize / Math.max(p, 1));
+  if (p < 2 || k < 2 || classes.length < p) {
+    throw new RangeError(
+      `Cannot form class-balanced batches of ${batchSize} from dataset "${ds.name}" (${classes.length} classes with two or more examples): each batch needs at least 2 examples of at least 2 classes; use a larger --batch-size`,
+    );
+  }
+  const queues = new Map(classes.map((c) => [c, { order: rng.shuffle([...byClass.get(c)!]), next: 0 }]));
+  const per = sizeOf(ds.inputShape);
+  const steps = Math.ceil(ds.size / batchSize);
+  for (let s = 0; s < steps; s++) {
+    const chosen = rng.shuffle([...classes]).slice(0, p);
+    const count = p * k;
+    const x = new Float32Array(count * per), y = new Float32Array(count), indices = new Int32Array(count);
+    let i = 0;
+    for (const c of chosen) {
+      const q = queues.get(c)!;
+      for (let j = 0; j < k; j++, i++) {
+        if (q.next === q.order.length) {
+          rng.shuffle(q.order);
+          q.next = 0;
+        }
+        const idx = q.order[q.next++];
+        indices[i] = idx;
+        x.set(ds.images.subarray(idx * per, (idx + 1) * per), i * per);
+        y[i] = c;
+      }
+    }
+    yield { x, y, count, indices };
+  }
+}

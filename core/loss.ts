@@ -2,7 +2,21 @@
  * The Loss contract.
  * @module
  */
+import type { Rng } from "./rng.ts";
 import type { Tensor } from "./tensor.ts";
+
+/** What a loss may use besides predictions and targets. */
+export interface LossContext {
+  /** Training (pairs or triplets may be sampled) or evaluation. */
+  readonly training: boolean;
+  /** Seeded RNG for any sampling the loss does (random pairs, random negatives). */
+  readonly rng: Rng;
+  /**
+   * The batch's class labels on the host, when the caller has them: losses that form pairs or
+   * triplets inside a batch build their masks from these without reading the device.
+   */
+  readonly labels?: Float32Array;
+}
 
 /** A loss: predictions and targets in, a scalar tensor out. */
 export interface Loss<O extends object = object> {
@@ -15,8 +29,9 @@ export interface Loss<O extends object = object> {
    *
    * @param predictions One tensor, or several for pairs and triplets.
    * @param targets Class indices `[batch]` (as float32) or a target tensor, per loss.
+   * @param ctx Training flag, RNG and host labels; losses that need none ignore it.
    */
-  compute(predictions: Tensor | readonly Tensor[], targets: Tensor): Tensor;
+  compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor;
   /** What the model's output means: class scores (accuracy is measured) or embeddings. */
   readonly output: "scores" | "embedding";
 }

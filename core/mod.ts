@@ -33,4 +33,5 @@ export * from "./plugin.ts";
 export * from "./registry.ts";
 export * from "./train.ts";
 export * from "./checkpoint.ts";
+export * from "./metrics.ts";
 export * from "./version.ts";

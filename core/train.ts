@@ -6,7 +6,8 @@
  * @module
  */
 import { gradients } from "./autograd.ts";
-import { batches, type Dataset } from "./dataset.ts";
+import { balancedBatches, type Batch, batches, type Dataset } from "./dataset.ts";
+import { embeddingMetrics } from "./metrics.ts";
 import { TrainingError } from "./errors.ts";
 import type { Loss } from "./loss.ts";
 import type { Model } from "./model.ts";
@@ -22,6 +23,8 @@ export interface EpochRecord {
   readonly trainAccuracy?: number;
   readonly testLoss?: number;
   readonly testAccuracy?: number;
+  /** Nearest-neighbour Recall@1 among the test embeddings (embedding models). */
+  readonly testRecallAt1?: number;
   readonly learningRate: number;
   readonly seconds: number;
   readonly imagesPerSecond: number;
@@ -49,6 +52,11 @@ export interface FitOptions {
   readonly batchSize: number;
   /** Shuffles batches and feeds layers (dropout, mixed pooling). */
   readonly rng: Rng;
+  /**
+   * How batches are drawn: `"shuffle"` (every example once per epoch) or `"balanced"` (class-balanced
+   * P×K batches, which pair and triplet losses need). Default: balanced for embedding losses, else shuffle.
+   */
+  readonly sampler?: "shuffle" | "balanced";
   /** Called after each step. */
   readonly onStep?: (p: StepProgress) => void;
   /** Called after each epoch (after evaluation); may be async (checkpointing). */
@@ -64,6 +72,8 @@ export interface Evaluation {
   readonly predictions?: Int32Array;
   /** Top scores per example, row-major `[size, numClasses]` (scores models). */
   readonly scores?: Float32Array;
+  /** Model outputs per example, row-major `[size, dim]` (embedding models). */
+  readonly embeddings?: Float32Array;
 }
 
 /**
@@ -86,13 +96,17 @@ export async function fit(options: FitOptions): Promise<EpochRecord[]> {
     optimizer.startEpoch(epoch, epochs);
     const started = performance.now();
     let lossSum = 0, correct = 0, seen = 0, step = 0;
-    for (const batch of batches(train, { batchSize, rng })) {
+    const sampler = options.sampler ?? (loss.output === "embedding" ? "balanced" : "shuffle");
+    const epochBatches = sampler === "balanced"
+      ? balancedBatches(train, { batchSize, rng })
+      : batches(train, { batchSize, rng });
+    for (const batch of epochBatches) {
       step++;
       const [lossT, outT] = tidy(() => {
         const x = device.tensor(batch.x, [batch.count, ...train.inputShape]);
         const y = device.tensor(batch.y, [batch.count]);
         const out = model.forward(x, { training: true, rng });
-        const l = loss.compute(out, y);
+        const l = loss.compute(out, y, { training: true, rng, labels: batch.y });
         const grads = gradients(l, paramList);
         noGrad(() => optimizer.step(params, new Map(names.map((n, i) => [n, grads[i]]))));
         return [l, loss.output === "scores" ? out : undefined] as const;
@@ -130,6 +144,9 @@ export async function fit(options: FitOptions): Promise<EpochRecord[]> {
       trainAccuracy: loss.output === "scores" ? correct / seen : undefined,
       testLoss: evaluation?.loss,
       testAccuracy: evaluation?.accuracy,
+      testRecallAt1: evaluation?.embeddings && options.test
+        ? embeddingMetrics(device, evaluation.embeddings, options.test.labels).recallAt1
+        : undefined,
       learningRate: optimizer.learningRate,
       seconds,
       imagesPerSecond: seen / seconds,
@@ -166,24 +183,43 @@ export async function evaluate(
   options: { batchSize: number },
 ): Promise<Evaluation> {
   const device = model.device;
-  const k = model.outputShape[0];
-  const scores = loss.output === "scores" ? new Float32Array(ds.size * k) : undefined;
+  const k = model.outputShape.reduce((p, d) => p * d, 1);
+  const outputs = new Float32Array(ds.size * k);
+  const embedding = loss.output === "embedding";
   let lossSum = 0;
   const rng = new Rng(0);
-  for (const batch of batches(ds, { batchSize: options.batchSize })) {
-    const [l, out]: [Tensor, Tensor] = noGrad(() =>
+  const forward = (batch: Batch, withLoss: boolean): [Tensor | undefined, Tensor] =>
+    noGrad(() =>
       tidy(() => {
-        const x = device.tensor(batch.x, [batch.count, ...ds.inputShape]);
-        const out = model.forward(x, { training: false, rng });
-        return [loss.compute(out, device.tensor(batch.y, [batch.count])), out];
+        const out = model.forward(device.tensor(batch.x, [batch.count, ...ds.inputShape]), {
+          training: false,
+          rng,
+        });
+        const y = device.tensor(batch.y, [batch.count]);
+        return [withLoss ? loss.compute(out, y, { training: false, rng, labels: batch.y }) : undefined, out];
       })
     );
-    lossSum += (await l.item()) * batch.count;
-    if (scores) scores.set(await out.data(), batch.indices[0] * k);
-    l.dispose();
+  for (const batch of batches(ds, { batchSize: options.batchSize })) {
+    const [l, out] = forward(batch, !embedding);
+    if (l) lossSum += (await l.item()) * batch.count;
+    outputs.set(await out.data(), batch.indices[0] * k);
+    l?.dispose();
     out.dispose();
   }
-  if (!scores) return { loss: lossSum / ds.size };
+  if (embedding) {
+    // Pair and triplet losses need several examples per class in a batch: measure them on
+    // class-balanced batches of the evaluation set, drawn with a fixed seed.
+    let seen = 0;
+    for (const batch of balancedBatches(ds, { batchSize: options.batchSize, rng: new Rng(0) })) {
+      const [l, out] = forward(batch, true);
+      lossSum += (await l!.item()) * batch.count;
+      seen += batch.count;
+      l!.dispose();
+      out.dispose();
+    }
+    return { loss: lossSum / seen, embeddings: outputs };
+  }
+  const scores = outputs;
   const predictions = new Int32Array(ds.size);
   let correct = 0;
   for (let i = 0; i < ds.size; i++) {

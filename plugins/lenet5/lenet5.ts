@@ -82,3 +82,40 @@ export function lenet5(options: Lenet5Options = {}): ModelSpec {
     ],
   };
 }
+
+/** Options of `lenet5Embed`: those of `lenet5` (but `classes`) plus the embedding width. */
+export interface Lenet5EmbedOptions extends Omit<Lenet5Options, "classes"> {
+  /** Width of the embedding (the last dense layer); default 32. */
+  readonly embeddingDim?: number;
+}
+
+/**
+ * LeNet-5 as an embedding network for metric learning: the same layers, with the last dense layer
+ * (named `embedding`) giving `embeddingDim` values instead of class scores. Train it with a
+ * metric-learning loss (contrastive, triplet, histogram, lda).
+ *
+ * @param options LeNet-5 options and the embedding width (default 32).
+ * @returns The model spec.
+ * @throws {RangeError} If `embeddingDim` is not a positive integer.
+ * @example A 16-dimensional embedding
+ * ```ts
+ * import { lenet5Embed } from "@cnnlab/lenet5";
+ * import assert from "node:assert/strict";
+ * const spec = lenet5Embed({ embeddingDim: 16 });
+ * assert.deepEqual(spec.layers.at(-1), { type: "dense", name: "embedding", units: 16 });
+ * ```
+ */
+export function lenet5Embed(options: Lenet5EmbedOptions = {}): ModelSpec {
+  const { embeddingDim = 32, ...rest } = options as Lenet5EmbedOptions & { classes?: number };
+  if (!Number.isInteger(embeddingDim) || embeddingDim < 1) {
+    throw new RangeError(
+      `Cannot build lenet5-embed: embeddingDim must be a positive integer, got ${embeddingDim}`,
+    );
+  }
+  const base = lenet5({ ...rest, classes: embeddingDim });
+  return {
+    ...base,
+    name: "lenet5-embed",
+    layers: [...base.layers.slice(0, -1), { type: "dense", name: "embedding", units: embeddingDim }],
+  };
+}

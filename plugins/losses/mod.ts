@@ -1,6 +1,7 @@
 /**
- * `@cnnlab/losses`: the `softmaxCrossEntropy` loss, its ops (`softmaxCrossEntropy`,
- * `softmaxCrossEntropyGrad`) and their CPU kernels.
+ * `@cnnlab/losses`: the `softmaxCrossEntropy`, `hingeL1`, `hingeL2` and `klDivergence` losses, their
+ * ops (`softmaxCrossEntropy`, `softmaxCrossEntropyGrad`, `multiClassHinge`, `multiClassHingeGrad`,
+ * `klDivergence`, `klDivergenceGrad`) and their CPU kernels.
  *
  * @example Register the plugin and compute a loss
  * ```ts
@@ -13,6 +14,8 @@
  * const loss = registry.loss("softmaxCrossEntropy")({});
  * const value = await loss.compute(device.fill([3, 5], 1), device.tensor([0, 2, 4], [3])).item();
  * assert.ok(Math.abs(value - Math.log(5)) < 1e-6);
+ * const hinge = registry.loss("hingeL1")({});
+ * assert.equal(await hinge.compute(device.fill([3, 5], 0), device.tensor([0, 2, 4], [3])).item(), 5);
  * ```
  * @module
  */
@@ -20,6 +23,12 @@ import { definePlugin, type Plugin } from "@cnnlab/core";
 import { softmaxCrossEntropy } from "./softmax_cross_entropy.ts";
 import { softmaxCrossEntropyGradOp, softmaxCrossEntropyOp } from "./softmax_cross_entropy_op.ts";
 import { lossCpuKernels } from "./softmax_cross_entropy_cpu.ts";
+import { hingeL1, hingeL2 } from "./hinge.ts";
+import { multiClassHingeGradOp, multiClassHingeOp } from "./multi_class_hinge_op.ts";
+import { hingeCpuKernels } from "./multi_class_hinge_cpu.ts";
+import { klDivergence } from "./kl_divergence.ts";
+import { klDivergenceGradOp, klDivergenceOp } from "./kl_divergence_op.ts";
+import { klDivergenceCpuKernels } from "./kl_divergence_cpu.ts";
 
 export {
   resolveSoftmaxCrossEntropyOptions,
@@ -37,15 +46,45 @@ export {
   softmaxCrossEntropyCpu,
   softmaxCrossEntropyGradCpu,
 } from "./softmax_cross_entropy_cpu.ts";
+export { hingeL1, hingeL2, type HingeOptions, resolveHingeOptions } from "./hinge.ts";
+export {
+  type MultiClassHingeAttrs,
+  multiClassHingeGrad,
+  multiClassHingeGradOp,
+  multiClassHingeLoss,
+  multiClassHingeOp,
+} from "./multi_class_hinge_op.ts";
+export { hingeCpuKernels, multiClassHingeCpu, multiClassHingeGradCpu } from "./multi_class_hinge_cpu.ts";
+export {
+  klDivergence,
+  type KlDivergenceOptions,
+  type ResolvedKlDivergenceOptions,
+  resolveKlDivergenceOptions,
+} from "./kl_divergence.ts";
+export {
+  type KlDivergenceAttrs,
+  klDivergenceGrad,
+  klDivergenceGradOp,
+  klDivergenceLoss,
+  klDivergenceOp,
+} from "./kl_divergence_op.ts";
+export { klDivergenceCpu, klDivergenceCpuKernels, klDivergenceGradCpu } from "./kl_divergence_cpu.ts";
 
-/** The losses plugin: registers the `softmaxCrossEntropy` loss, its two ops and their CPU kernels. */
+/** The losses plugin: registers four losses, their six ops and the ops' CPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/losses",
   version: "0.1.0",
   provides: {
-    losses: { softmaxCrossEntropy },
-    ops: [softmaxCrossEntropyOp, softmaxCrossEntropyGradOp],
+    losses: { softmaxCrossEntropy, hingeL1, hingeL2, klDivergence },
+    ops: [
+      softmaxCrossEntropyOp,
+      softmaxCrossEntropyGradOp,
+      multiClassHingeOp,
+      multiClassHingeGradOp,
+      klDivergenceOp,
+      klDivergenceGradOp,
+    ],
   },
-  kernels: [...lossCpuKernels],
+  kernels: [...lossCpuKernels, ...hingeCpuKernels, ...klDivergenceCpuKernels],
 });
 export default plugin;

@@ -36,12 +36,14 @@ export interface ModelSummary {
 interface Node {
   readonly name: string;
   readonly layer: Layer;
+  /** The node whose layer this one reuses, if any. */
+  readonly shares?: string;
   readonly inputs: readonly string[];
   readonly outputShape: Shape;
   readonly inputShapes: readonly Shape[];
 }
 
-const RESERVED = new Set(["type", "name", "inputs"]);
+const RESERVED = new Set(["type", "name", "inputs", "share"]);
 
 /** A network: layers wired by name, with their parameters on one device. */
 export class Model {
@@ -94,6 +96,7 @@ export class Model {
     const shapes = new Map<string, Shape>(Object.entries(inputs).map(([k, s]) => [k, [1, ...s]]));
     const counts = new Map<string, number>();
     let previous = Object.keys(inputs)[0];
+    const built: Node[] = [];
     this.#nodes = spec.layers.map((ls: LayerSpec, i) => {
       const n = (counts.get(ls.type) ?? 0) + 1;
       counts.set(ls.type, n);
@@ -108,7 +111,15 @@ export class Model {
         return shape;
       });
       const layerOptions = Object.fromEntries(Object.entries(ls).filter(([k]) => !RESERVED.has(k)));
-      const layer = options.registry.layer(ls.type)(layerOptions);
+      const shared = ls.share === undefined ? undefined : built.find((b) => b.name === ls.share);
+      if (ls.share !== undefined && (!shared || shared.layer.type !== ls.type)) {
+        throw new RangeError(
+          `Cannot build layer "${name}": it shares "${ls.share}", which is ${
+            shared ? `a ${shared.layer.type}, not a ${ls.type}` : "not an earlier node"
+          }`,
+        );
+      }
+      const layer = shared?.layer ?? options.registry.layer(ls.type)(layerOptions);
       const inShape = inputShapes.length === 1 ? inputShapes[0] : inputShapes;
       let outputShape: Shape;
       try {
@@ -119,10 +130,12 @@ export class Model {
           `Cannot build layer ${i + 1} "${name}" (${ls.type}) on input [${fmt(inShape)}]: ${msg}`,
         );
       }
-      layer.build?.(inShape, { device: options.device, rng: options.rng });
+      if (!shared) layer.build?.(inShape, { device: options.device, rng: options.rng });
       shapes.set(name, outputShape);
       previous = name;
-      return { name, layer, inputs: inputNames, outputShape, inputShapes };
+      const node = { name, layer, inputs: inputNames, outputShape, inputShapes, shares: shared?.name };
+      built.push(node);
+      return node;
     });
     this.#outputs = spec.outputs ?? [previous];
     for (const o of this.#outputs) {
@@ -190,10 +203,11 @@ export class Model {
     };
   }
 
-  /** Every parameter, named `node.param`. */
+  /** Every parameter, named `node.param` (shared layers under the node that owns them). */
   parameters(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const node of this.#nodes) {
+      if (node.shares) continue;
       for (const [k, t] of node.layer.parameters()) out.set(`${node.name}.${k}`, t);
     }
     return out;
@@ -203,7 +217,7 @@ export class Model {
   summary(): ModelSummary {
     const layers = this.#nodes.map((n): SummaryRow => {
       let parameters = 0;
-      for (const t of n.layer.parameters().values()) parameters += t.size;
+      if (!n.shares) { for (const t of n.layer.parameters().values()) parameters += t.size; }
       const inShape = n.inputShapes.length === 1 ? n.inputShapes[0] : n.inputShapes;
       return {
         name: n.name,

@@ -12,6 +12,11 @@ export interface LayerSpec {
   readonly name?: string;
   /** Names of the nodes (or model inputs) it reads; defaults to the previous node. */
   readonly inputs?: readonly string[];
+  /**
+   * Name of an earlier node whose layer (and so whose weights) this node reuses, as the branches of a
+   * siamese network do; `type` must match and other options are taken from that node.
+   */
+  readonly share?: string;
   /** Layer options. */
   readonly [option: string]: unknown;
 }

@@ -118,3 +118,38 @@ Deno.test("cnnlab exits 2 on bad usage and 1 on a failed run, with one-line erro
   assert.match(r.errors[0], new RegExp(dir));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("cnnlab train with an embedding loss writes Recall@1 and the raw-pixel baseline", async () => {
+  const out = await Deno.makeTempDir();
+  const { code, errors } = await silent(() =>
+    run([
+      "train",
+      "--model",
+      "lenet5-embed",
+      "--loss",
+      "triplet",
+      "--embedding-dim",
+      "8",
+      "--limit",
+      "300",
+      "--test-limit",
+      "200",
+      "--epochs",
+      "1",
+      "--out",
+      out,
+      "--json",
+    ])
+  );
+  assert.equal(code, 0, errors.join("\n"));
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  const test = summary.metrics.test;
+  assert.ok(test.recallAt1 > 0.3 && test.recallAt1 <= 1, `recall ${test.recallAt1}`);
+  assert.ok(test.rawPixelRecallAt1 > 0.5, `raw ${test.rawPixelRecallAt1}`);
+  assert.equal(test.accuracy, undefined);
+  assert.equal(test.distances.positive.length, 40);
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.equal(config.options.batchSize, 100);
+  assert.equal(config.model.layers.at(-1).units, 8);
+  await Deno.remove(out, { recursive: true });
+});

@@ -1,6 +1,6 @@
 /**
  * `@cnnlab/cnnlab`: batteries included. Re-exports `@cnnlab/core` and lists the default plugin set
- * (CPU backend, convolution, pooling, activations, dense layers, merge layers, losses, metric-learning losses, optimizers, MNIST, LeNet-5).
+ * (CPU and WebGPU backends, convolution, pooling, activations, dense layers, merge layers, losses, metric-learning losses, optimizers, MNIST, LeNet-5).
  *
  * @example A registry with every default plugin
  * ```ts
@@ -13,6 +13,7 @@
  */
 import { type Plugin, Registry } from "@cnnlab/core";
 import backendCpu from "@cnnlab/backend-cpu";
+import backendWebgpu from "@cnnlab/backend-webgpu";
 import conv from "@cnnlab/conv";
 import pooling from "@cnnlab/pooling";
 import activations from "@cnnlab/activations";
@@ -29,6 +30,7 @@ export * from "@cnnlab/core";
 /** The plugins `createRegistry()` registers, in order. */
 export const defaultPlugins: readonly Plugin[] = [
   backendCpu,
+  backendWebgpu,
   conv,
   pooling,
   activations,

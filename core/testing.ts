@@ -78,9 +78,20 @@ export function checkGradients(
   device: Device,
   f: (...xs: Tensor[]) => Tensor,
   inputs: readonly { values: Float32Array; shape: Shape }[],
-  options: { rng: Rng; eps?: number; atol?: number; rtol?: number; maxChecks?: number; label?: string },
+  options: {
+    rng: Rng;
+    eps?: number;
+    atol?: number;
+    rtol?: number;
+    maxChecks?: number;
+    label?: string;
+    /** Inputs that are not differentiated (labels, masks): `true` at their index. */
+    constant?: readonly boolean[];
+  },
 ): void {
-  const { rng, eps = 1e-2, atol = 2e-3, rtol = 2e-2, maxChecks = 60, label = "gradient" } = options;
+  const { rng, eps = 1e-2, atol = 2e-3, rtol = 2e-2, maxChecks = 60, label = "gradient", constant = [] } =
+    options;
+  const checked = inputs.map((_, i) => !constant[i]);
   // A fixed random projection turns any output into a scalar.
   let projection: Float32Array | undefined;
   const evaluate = (vals: Float32Array[]): number =>
@@ -96,14 +107,16 @@ export function checkGradients(
   const analytic = tidy(() => {
     const xs = base.map((v, i) => {
       const t = device.tensor(v, inputs[i].shape);
-      t.requiresGrad = true;
+      t.requiresGrad = checked[i];
       return t;
     });
     const y = f(...xs);
     const loss = sum(mul(y, device.tensor(projection!, y.shape)));
-    return gradients(loss, xs).map((g) => g.dataSync().slice());
+    const grads = gradients(loss, xs.filter((_, i) => checked[i])).map((g) => g.dataSync().slice());
+    return xs.map((_, i) => (checked[i] ? grads.shift()! : new Float32Array(0)));
   });
   for (let i = 0; i < inputs.length; i++) {
+    if (!checked[i]) continue;
     const n = base[i].length;
     const idx = n <= maxChecks ? [...Array(n).keys()] : Array.from({ length: maxChecks }, () => rng.int(n));
     for (const j of idx) {
@@ -142,6 +155,33 @@ export function checkAgainstReference<A>(
   const got = tidy(() =>
     runOp(op, inputs.map((x) => device.tensor(x.values, x.shape)), attrs).dataSync().slice()
   );
+  const shapes = inputs.map((x) => x.shape);
+  const expected = op.reference(inputs.map((x) => x.values), shapes, attrs, op.outputShape(shapes, attrs));
+  assertClose(got, expected, { ...options, label: `${op.name} on ${device.name} vs reference` });
+}
+
+/**
+ * Runs an op through the kernel of `device`'s backend and through its reference, reading values
+ * asynchronously (so it works on GPU backends), and asserts they agree.
+ *
+ * @param device The device whose kernel to test.
+ * @param op The op.
+ * @param inputs Input values and shapes.
+ * @param attrs The op's attributes.
+ * @param options Tolerances.
+ * @returns Resolves when they agree.
+ * @throws {Error} If they differ.
+ */
+export async function matchesReference<A>(
+  device: Device,
+  op: OpDef<A>,
+  inputs: readonly { values: Float32Array; shape: Shape }[],
+  attrs: A,
+  options: { atol?: number; rtol?: number } = {},
+): Promise<void> {
+  const y = tidy(() => runOp(op, inputs.map((x) => device.tensor(x.values, x.shape)), attrs));
+  const got = await y.data();
+  y.dispose();
   const shapes = inputs.map((x) => x.shape);
   const expected = op.reference(inputs.map((x) => x.values), shapes, attrs, op.outputShape(shapes, attrs));
   assertClose(got, expected, { ...options, label: `${op.name} on ${device.name} vs reference` });

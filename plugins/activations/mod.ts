@@ -2,9 +2,10 @@
  * `@cnnlab/activations`: activation ops and layers for `@cnnlab/core`: `relu`, `leakyRelu`, `elu`,
  * `prelu` (learned per-channel slopes) and `maxout` (max over groups of consecutive channels).
  *
- * Each op has a naive reference kernel, a one-pass CPU kernel, and a gradient that is its own op
- * (`reluGrad`, `leakyReluGrad`, `eluGrad`, `preluGrad` + `preluAlphaGrad`, `maxoutGrad`) with its own
- * one-pass CPU kernel; the gradients of those gradient ops are composed from core primitives. Layers are
+ * Each op has a naive reference kernel, a one-pass CPU kernel, a WebGPU kernel, and a gradient that
+ * is its own op (`reluGrad`, `leakyReluGrad`, `eluGrad`, `preluGrad` + `preluAlphaGrad`, `maxoutGrad`)
+ * with its own CPU and WebGPU kernels; the gradients of those gradient ops are composed from core
+ * primitives. Layers are
  * registered under the op names; the tensor functions are in the `functional` namespace.
  *
  * @example A small model with PReLU and maxout
@@ -40,6 +41,11 @@ import {
   preluOp,
 } from "./prelu.ts";
 import { maxoutCpu, maxoutGradCpu, maxoutGradOp, maxoutOp } from "./maxout.ts";
+import { reluGradWebgpu, reluWebgpu } from "./relu_webgpu.ts";
+import { leakyReluGradWebgpu, leakyReluWebgpu } from "./leaky_relu_webgpu.ts";
+import { eluGradWebgpu, eluWebgpu } from "./elu_webgpu.ts";
+import { preluAlphaGradWebgpu, preluGradWebgpu, preluWebgpu } from "./prelu_webgpu.ts";
+import { maxoutGradWebgpu, maxoutWebgpu } from "./maxout_webgpu.ts";
 
 export * from "./layers.ts";
 export * as functional from "./functional.ts";
@@ -61,7 +67,7 @@ export {
   resolveMaxoutOptions,
 } from "./maxout.ts";
 
-/** The activations plugin: five layers, eleven ops and their CPU kernels. */
+/** The activations plugin: five layers, eleven ops and their CPU and WebGPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/activations",
   version: "0.1.0",
@@ -93,6 +99,17 @@ const plugin: Plugin = definePlugin({
     preluAlphaGradCpu,
     maxoutCpu,
     maxoutGradCpu,
+    reluWebgpu,
+    reluGradWebgpu,
+    leakyReluWebgpu,
+    leakyReluGradWebgpu,
+    eluWebgpu,
+    eluGradWebgpu,
+    preluWebgpu,
+    preluGradWebgpu,
+    preluAlphaGradWebgpu,
+    maxoutWebgpu,
+    maxoutGradWebgpu,
   ],
 });
 export default plugin;

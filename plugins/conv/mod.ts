@@ -1,7 +1,7 @@
 /**
  * `@cnnlab/conv`: convolution for `@cnnlab/core`. Ops `conv2d`, `conv2dBackpropInput` and
  * `conv2dBackpropFilter` (grouped, dilated, strided, zero-padded; each with a reference kernel, a
- * gradient and a CPU kernel built on im2col + `gemm`), and layers `conv2d` and `conv1d`.
+ * gradient, a CPU kernel built on im2col + `gemm` and a WebGPU implicit-GEMM kernel), and layers `conv2d` and `conv1d`.
  *
  * @example Register the plugin and run a layer
  * ```ts
@@ -24,6 +24,7 @@ import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dOp } from "./conv2
 import { conv2dCpu } from "./conv2d_cpu.ts";
 import { conv2dBackpropInputCpu } from "./conv2d_backprop_input_cpu.ts";
 import { conv2dBackpropFilterCpu } from "./conv2d_backprop_filter_cpu.ts";
+import { conv2dBackpropFilterWebgpu, conv2dBackpropInputWebgpu, conv2dWebgpu } from "./conv2d_webgpu.ts";
 
 export {
   Conv2d,
@@ -52,9 +53,10 @@ export {
 export { conv2dCpu } from "./conv2d_cpu.ts";
 export { conv2dBackpropInputCpu } from "./conv2d_backprop_input_cpu.ts";
 export { conv2dBackpropFilterCpu } from "./conv2d_backprop_filter_cpu.ts";
+export { conv2dBackpropFilterWebgpu, conv2dBackpropInputWebgpu, conv2dWebgpu } from "./conv2d_webgpu.ts";
 export * as convOps from "./ops.ts";
 
-/** The `@cnnlab/conv` plugin: layers `conv2d` and `conv1d`, three ops and their CPU kernels. */
+/** The `@cnnlab/conv` plugin: layers `conv2d` and `conv1d`, three ops and their CPU and WebGPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/conv",
   version: "0.1.0",
@@ -62,6 +64,13 @@ const plugin: Plugin = definePlugin({
     layers: { conv2d, conv1d },
     ops: [conv2dOp, conv2dBackpropInputOp, conv2dBackpropFilterOp],
   },
-  kernels: [conv2dCpu, conv2dBackpropInputCpu, conv2dBackpropFilterCpu],
+  kernels: [
+    conv2dCpu,
+    conv2dBackpropInputCpu,
+    conv2dBackpropFilterCpu,
+    conv2dWebgpu,
+    conv2dBackpropInputWebgpu,
+    conv2dBackpropFilterWebgpu,
+  ],
 });
 export default plugin;

@@ -1,6 +1,6 @@
 /**
  * `@cnnlab/pooling`: 2-D pooling on NCHW tensors for `@cnnlab/core` — max, min, average, Lp and
- * mixed pooling, as ops (with reference kernels and gradients), CPU kernels and layers.
+ * mixed pooling, as ops (with reference kernels and gradients), CPU and WebGPU kernels and layers.
  *
  * Layers (registered under these names, no parameters): `maxPool2d`, `minPool2d`, `avgPool2d`,
  * `lpPool2d`, `mixedPool2d`. Ops: `maxPool2d`, `minPool2d`, `avgPool2d`, `lpPool2d` and their
@@ -34,6 +34,14 @@ import {
 } from "./max_min_pool2d_cpu.ts";
 import { avgPool2dBackwardCpu, avgPool2dCpu } from "./avg_pool2d_cpu.ts";
 import { lpPool2dBackwardCpu, lpPool2dCpu } from "./lp_pool2d_cpu.ts";
+import {
+  maxPool2dBackwardWebgpu,
+  maxPool2dWebgpu,
+  minPool2dBackwardWebgpu,
+  minPool2dWebgpu,
+} from "./max_min_pool2d_webgpu.ts";
+import { avgPool2dBackwardWebgpu, avgPool2dWebgpu } from "./avg_pool2d_webgpu.ts";
+import { lpPool2dBackwardWebgpu, lpPool2dWebgpu } from "./lp_pool2d_webgpu.ts";
 
 export * from "./pool_options.ts";
 export * from "./max_pool2d.ts";
@@ -42,7 +50,7 @@ export * from "./avg_pool2d.ts";
 export * from "./lp_pool2d.ts";
 export * from "./mixed_pool2d.ts";
 
-/** The pooling plugin: five layers, eight ops and their CPU kernels. */
+/** The pooling plugin: five layers, eight ops and their CPU and WebGPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/pooling",
   version: "0.1.0",
@@ -68,6 +76,14 @@ const plugin: Plugin = definePlugin({
     avgPool2dBackwardCpu,
     lpPool2dCpu,
     lpPool2dBackwardCpu,
+    maxPool2dWebgpu,
+    maxPool2dBackwardWebgpu,
+    minPool2dWebgpu,
+    minPool2dBackwardWebgpu,
+    avgPool2dWebgpu,
+    avgPool2dBackwardWebgpu,
+    lpPool2dWebgpu,
+    lpPool2dBackwardWebgpu,
   ],
 });
 export default plugin;

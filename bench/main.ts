@@ -1,6 +1,7 @@
 /**
- * `deno task bench [--json]`: LeNet-5 training and inference throughput (batch 64) for cnnlab's CPU
- * backend and for TensorFlow.js's CPU backend in the same process, with their ratios. Each figure is the
+ * `deno task bench [--json] [--no-peers] [--no-webgpu]`: LeNet-5 training and inference throughput
+ * (batch 64) for cnnlab's CPU and WebGPU backends and for TensorFlow.js's CPU backend in the same
+ * process, with their ratios. Each figure is the
  * median of at least 5 timed runs after warm-up. Speed targets live here, never in timed tests.
  * @module
  */
@@ -8,10 +9,17 @@ import { parseArgs } from "node:util";
 import { createRegistry } from "@cnnlab/cnnlab";
 import { lenet5 } from "@cnnlab/lenet5";
 import { measureThroughput, median } from "@cnnlab/cli/bench";
-import { tf } from "../tests/tfjs.ts";
 
 const { values: flags } = parseArgs({
-  options: { json: { type: "boolean" }, runs: { type: "string" }, batch: { type: "string" } },
+  options: {
+    json: { type: "boolean" },
+    runs: { type: "string" },
+    batch: { type: "string" },
+    // Skip TensorFlow.js (for machines that carry only cnnlab, like the GPU machine).
+    "no-peers": { type: "boolean" },
+    // Skip the WebGPU rows.
+    "no-webgpu": { type: "boolean" },
+  },
 });
 const batch = Number(flags.batch ?? 64);
 const runs = Math.max(5, Number(flags.runs ?? 5));
@@ -20,6 +28,7 @@ interface Row {
   framework: string;
   backend: string;
   task: "lenet5-train" | "lenet5-infer";
+  device?: string;
   batch: number;
   imagesPerSecond: number;
 }
@@ -52,10 +61,55 @@ results.push({
   imagesPerSecond: ours.inferImagesPerSecond,
 });
 
+// cnnlab on WebGPU, where an adapter exists (a software one here; a real GPU on the device machine).
+const adapter = flags["no-webgpu"] ? null : await navigator.gpu?.requestAdapter().catch(() => null);
+if (adapter) {
+  const gpu = await measureThroughput({
+    registry,
+    backend: "webgpu",
+    spec: lenet5(),
+    batchSize: batch,
+    runs,
+    steps: 5,
+  });
+  const described = (await registry.device("webgpu")).backend.describe?.() ?? {};
+  const device = JSON.stringify(described.adapter ?? {});
+  results.push({
+    framework: "cnnlab",
+    backend: "webgpu",
+    task: "lenet5-train",
+    batch,
+    imagesPerSecond: gpu.trainImagesPerSecond,
+    device,
+  });
+  results.push({
+    framework: "cnnlab",
+    backend: "webgpu",
+    task: "lenet5-infer",
+    batch,
+    imagesPerSecond: gpu.inferImagesPerSecond,
+    device,
+  });
+}
+
 // TensorFlow.js, CPU backend: the same network (NHWC), Adam, softmax cross-entropy.
-const peer = await measureTfjs(batch, runs);
-results.push({ framework: "tfjs", backend: "cpu", task: "lenet5-train", batch, imagesPerSecond: peer.train });
-results.push({ framework: "tfjs", backend: "cpu", task: "lenet5-infer", batch, imagesPerSecond: peer.infer });
+const peer = flags["no-peers"] ? undefined : await measureTfjs(batch, runs);
+if (peer) {
+  results.push({
+    framework: "tfjs",
+    backend: "cpu",
+    task: "lenet5-train",
+    batch,
+    imagesPerSecond: peer.train,
+  });
+  results.push({
+    framework: "tfjs",
+    backend: "cpu",
+    task: "lenet5-infer",
+    batch,
+    imagesPerSecond: peer.infer,
+  });
+}
 
 if (flags.json) {
   console.log(JSON.stringify({ results }, null, 2));
@@ -67,14 +121,18 @@ if (flags.json) {
       } img/s`,
     );
   }
-  log(
-    `ratio cnnlab/tfjs: train ${(ours.trainImagesPerSecond / peer.train).toFixed(1)}×, infer ${
-      (ours.inferImagesPerSecond / peer.infer).toFixed(2)
-    }×`,
-  );
+  if (peer) {
+    const train = (ours.trainImagesPerSecond / peer.train).toFixed(1);
+    log(
+      `ratio cnnlab/tfjs (cpu): train ${train}×, infer ${
+        (ours.inferImagesPerSecond / peer.infer).toFixed(2)
+      }×`,
+    );
+  }
 }
 
 async function measureTfjs(batchSize: number, timedRuns: number): Promise<{ train: number; infer: number }> {
+  const { tf } = await import("../tests/tfjs.ts");
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({

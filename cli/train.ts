@@ -112,7 +112,10 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
   const final = await evaluate(model, loss, test, { batchSize: 256 });
   const inferSeconds = (performance.now() - inferStart) / 1000;
   const last = history[history.length - 1];
-  const embedding = final.embeddings ? embeddingMetrics(device, final.embeddings, test.labels) : undefined;
+  const metric = loss.embeddingMetric ?? "euclidean";
+  const embedding = final.embeddings
+    ? embeddingMetrics(device, final.embeddings, test.labels, { metric })
+    : undefined;
   const rawPixels = final.embeddings
     ? embeddingMetrics(device, test.images, test.labels).recallAt1
     : undefined;
@@ -137,6 +140,7 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
         accuracy: final.accuracy,
         loss: final.loss,
         recallAt1: embedding?.recallAt1,
+        embeddingMetric: embedding && metric,
         rawPixelRecallAt1: rawPixels,
         distances: embedding &&
           { binEdges: embedding.binEdges, positive: embedding.positive, negative: embedding.negative },

@@ -34,6 +34,11 @@ export interface Loss<O extends object = object> {
   compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor;
   /** What the model's output means: class scores (accuracy is measured) or embeddings. */
   readonly output: "scores" | "embedding";
+  /**
+   * For embedding losses, the geometry they train and so the one to evaluate in: `"cosine"` when the
+   * loss sees L2-normalised embeddings (their length is arbitrary), else `"euclidean"` (the default).
+   */
+  readonly embeddingMetric?: "euclidean" | "cosine";
 }
 
 /** Builds a loss from options. */

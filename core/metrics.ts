@@ -25,7 +25,8 @@ export interface EmbeddingMetrics {
  * @param device Where to compute the Gram matrix.
  * @param embeddings Row-major `[count, dim]` values.
  * @param labels Class per row.
- * @param options Histogram bin count (default 40).
+ * @param options Histogram bin count (default 40), and `metric`: `"cosine"` compares L2-normalised
+ * rows (for losses that train on normalised embeddings), `"euclidean"` (default) the rows as they are.
  * @returns The metrics.
  * @throws {TypeError} If the sizes disagree or fewer than two rows are given.
  * @example Two tight clusters recall perfectly
@@ -43,7 +44,7 @@ export function embeddingMetrics(
   device: Device,
   embeddings: Float32Array,
   labels: ArrayLike<number>,
-  options: { bins?: number } = {},
+  options: { bins?: number; metric?: "euclidean" | "cosine" } = {},
 ): EmbeddingMetrics {
   const n = labels.length;
   const bins = options.bins ?? 40;
@@ -53,6 +54,7 @@ export function embeddingMetrics(
     );
   }
   const dim = embeddings.length / n;
+  if (options.metric === "cosine") embeddings = normalizeRows(embeddings, dim);
   const gram = noGrad(() =>
     tidy(() => {
       const e = device.tensor(embeddings, [n, dim]);
@@ -97,4 +99,15 @@ export function embeddingMetrics(
     positive: positive.map((c) => c / Math.max(np, 1)),
     negative: negative.map((c) => c / Math.max(nn, 1)),
   };
+}
+
+function normalizeRows(values: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += values[i + j] * values[i + j];
+    const inv = 1 / Math.sqrt(s + 1e-12);
+    for (let j = 0; j < dim; j++) out[i + j] = values[i + j] * inv;
+  }
+  return out;
 }

@@ -27,3 +27,12 @@ Deno.test("embeddingMetrics() Recall@1 and histograms match a naive loop written
   assert.equal(m.binEdges.length, 11);
   assert.throws(() => embeddingMetrics(device, new Float32Array(3), [0]), TypeError);
 });
+
+Deno.test("embeddingMetrics() with the cosine metric ignores each row's length", () => {
+  // Class 0 points along x, class 1 along y, at very different lengths: Euclidean neighbours mix
+  // classes (the short rows are all near the origin), cosine neighbours do not.
+  const e = new Float32Array([0.01, 0, 10, 0.5, 0, 0.01, 0.5, 10]);
+  const labels = [0, 0, 1, 1];
+  assert.equal(embeddingMetrics(device, e, labels, { metric: "cosine" }).recallAt1, 1);
+  assert.ok(embeddingMetrics(device, e, labels).recallAt1 < 1);
+});

@@ -145,7 +145,9 @@ export async function fit(options: FitOptions): Promise<EpochRecord[]> {
       testLoss: evaluation?.loss,
       testAccuracy: evaluation?.accuracy,
       testRecallAt1: evaluation?.embeddings && options.test
-        ? embeddingMetrics(device, evaluation.embeddings, options.test.labels).recallAt1
+        ? embeddingMetrics(device, evaluation.embeddings, options.test.labels, {
+          metric: loss.embeddingMetric,
+        }).recallAt1
         : undefined,
       learningRate: optimizer.learningRate,
       seconds,

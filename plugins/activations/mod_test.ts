@@ -9,13 +9,17 @@ Deno.test("activations plugin: name and version equal deno.json's", () => {
   assert.equal(activations.version, meta.version);
 });
 
-Deno.test("activations plugin: every op it provides has exactly one CPU kernel", () => {
+Deno.test("activations plugin: every op it provides has exactly one CPU and one WebGPU kernel", () => {
   const registry = new Registry().use(cpu).use(activations);
   const names = activations.provides.ops!.map((op) => op.name);
-  assert.deepEqual(
-    [...names].sort(),
-    activations.kernels!.map((k) => k.op).sort(),
-  );
+  for (const backend of ["cpu", "webgpu"]) {
+    assert.deepEqual(
+      [...names].sort(),
+      activations.kernels!.filter((k) => k.backend === backend).map((k) => k.op).sort(),
+      backend,
+    );
+  }
+  assert.equal(activations.kernels!.length, 2 * names.length);
   for (const name of names) assert.ok(registry.hasKernel(name, "cpu"), name);
   assert.deepEqual(Object.keys(activations.provides.layers!), [
     "relu",

@@ -1,23 +1,31 @@
 /**
- * WebGPU kernels of `conv2d`, `conv2dBackpropInput` and `conv2dBackpropFilter`: each one is an
- * implicit GEMM per channel group whose operand tiles are gathered straight from the NCHW tensors
- * (no im2col buffer), on one shared WGSL template.
+ * WebGPU kernels of `conv2d`, `conv2dBackpropInput` and `conv2dBackpropFilter`. Each is an implicit
+ * GEMM per channel group, `out[M, N] = A[M, K] · B[K, N]`, whose operands are read straight from the
+ * NCHW tensors (no im2col buffer):
  *
- * | op                     | rows (M)          | columns (N)                | reduction (K)             |
- * | ---------------------- | ----------------- | -------------------------- | ------------------------- |
- * | `conv2d`               | output channel    | output position `(b, i, j)` | filter tap `(c, p, q)`   |
- * | `conv2dBackpropInput`  | input channel     | input position `(b, y, x)`  | `(o, p, q)`              |
- * | `conv2dBackpropFilter` | output channel    | filter tap `(c, p, q)`      | output position `(b, i, j)` |
+ * | op                     | rows M           | columns N                  | reduction K                  | A (uniform) | B (gathered) |
+ * | ---------------------- | ---------------- | -------------------------- | ---------------------------- | ----------- | ------------ |
+ * | `conv2d`               | output channels  | output positions `(b,i,j)` | filter taps `(c,p,q)`        | w           | x            |
+ * | `conv2dBackpropInput`  | input channels   | input positions `(b,y,x)`  | `(o,p,q)`                    | w           | dy           |
+ * | `conv2dBackpropFilter` | output channels  | filter taps `(c,p,q)`      | output positions `(b,i,j)`   | dy          | x            |
  *
- * A 256-invocation workgroup computes a 16×64 output tile: each invocation keeps 4 accumulators (one
- * row, 4 columns 16 apart), and per 16-deep reduction step loads one A value and 4 B values into
- * workgroup memory. The index arithmetic of a column (its divisions) is done once per invocation;
- * that of a reduction index once per step and shared by its 4 loads. `conv2dBackpropInput` is the
- * gather form of the transposed convolution: a B entry is `dy` at `((y + ph − p·dh)/sh, (x + pw − q·dw)/sw)`
- * when both divide exactly and lie inside, else zero. `conv2dBackpropFilter` has tiny outputs and a
- * long reduction (every position of the batch), so it splits the reduction into chunks of at least
- * 256 across workgroups (split-K), writes partial tiles to a scratch buffer and sums them in a second
- * pass.
+ * Tiling: a 64-invocation workgroup owns a tile of `R × 64` outputs (`R` = 4, 8 or 16 rows, the
+ * smallest that covers the group's rows, so LeNet's 6 channels waste 2 rows, not 10). Each invocation
+ * owns one column and keeps its `R` row sums in registers: every B value it gathers (the costly,
+ * bounds-checked load) feeds `R` multiply-adds, and the A values it needs depend only on the
+ * reduction index, so all invocations of a workgroup read the same address (a broadcast; the
+ * software adapter executes it as one scalar load). A B value is used by exactly one invocation, so
+ * staging tiles in workgroup memory would buy no reuse; measured on llvmpipe, a classic 16×16
+ * workgroup-memory tile (each invocation one output, B staged too) was 3–4× slower than this layout,
+ * its inner loop dominated by per-lane workgroup-memory gathers. Because each invocation walks the whole
+ * reduction itself, it does so as nested loops over channel, kernel row and kernel column, with no
+ * division per tap and with rows of taps that fall in the padding skipped.
+ *
+ * `conv2dBackpropInput` is the gather form of the transposed convolution: `dy` is read at
+ * `((y + ph − p·dh)/sh, (x + pw − q·dw)/sw)` when both divide exactly and lie inside (no atomics, no
+ * col2im). `conv2dBackpropFilter` has few outputs and a long reduction (every position of the batch),
+ * so the reduction is split across workgroups (split-K, chunks of at least 256), the partial tiles go
+ * to a scratch buffer and a second pass sums them.
  * @module
  */
 import { defineKernel, type Kernel, type KernelInput, sizeOf } from "@cnnlab/core";
@@ -34,154 +42,182 @@ import {
 import { type Conv2dAttrs, type ConvGeometry, convGeometry } from "./_geometry.ts";
 import type { Conv2dBackpropFilterAttrs, Conv2dBackpropInputAttrs } from "./conv2d_op.ts";
 
-/** Rows of an output tile (and the workgroup's height). */
-const BM = 16;
-/** Reduction depth of one step (and the workgroup's width). */
-const BK = 16;
-/** Columns each invocation accumulates; the tile is `BM × (BK·COLS)`. */
-const COLS = 4;
-/** Columns of an output tile. */
-const BN = BK * COLS;
+/** Columns of a tile: invocations per workgroup. */
+const TILE_N = 64;
 /** Largest z extent of a dispatch. */
-const MAX_GROUPS = 65535;
+const MAX_LAYERS = 65535;
+/** Floats of workgroup memory for the staged A chunk: 16 KiB, WebGPU's default limit. */
+const STAGE = 4096;
 
-/** The index snippets that make the shared GEMM template one of the three ops. */
-interface GemmSpec {
-  /** Per column `u` (`col${u}` given): declarations used by `loadB` and `store`, and `okc${u}`. */
-  readonly column: (u: number) => string;
-  /** Per reduction step (`kb = t + lid.y` given): declarations shared by the `loadB` calls. */
-  readonly step: string;
-  /** Per column `u`: assigns `v` (already 0.0) from B at row `kb`, when `kb < kEnd && okc${u}`. */
-  readonly loadB: (u: number) => string;
-  /** Assigns `v` (already 0.0) from A at `(row, ka)`, when `row < M && ka < kEnd`. */
-  readonly loadA: string;
-  /** Per column `u`: the output index of `(row, col${u})`, when `row < M && okc${u}`. */
-  readonly store: (u: number) => string;
+/** Rows of a tile for a GEMM with `m` rows: 4, 8 or 16 (a multiple of 4: rows travel as vec4). */
+function tileRows(m: number): number {
+  return m <= 4 ? 4 : m <= 8 ? 8 : 16;
 }
 
-const unroll = (f: (u: number) => string) => Array.from({ length: COLS }, (_, u) => f(u)).join("\n");
+/** `f(0) … f(n − 1)` joined by newlines. */
+function lines(n: number, f: (i: number) => string): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join("\n");
+}
 
 /**
- * Parameter words shared by the three ops: the geometry, then the GEMM's `M, N, K`, the reduction
- * chunk of one workgroup, the number of row tiles and of reduction splits.
+ * The parameter words, unpacked at the top of every shader: the geometry, then the GEMM's rows `M`
+ * and columns `N`, the number of row tiles, the A rows staged per chunk (kernel rows for the first two
+ * ops), and for `conv2dBackpropFilter` the reduction span of one workgroup and the number of spans.
+ * Invocations past the last column clamp their column and store nothing: they still help stage A.
  */
-const PARAMS = `
+const UNPACK = `
   let n = params[0]; let cIn = params[1]; let h = params[2]; let w = params[3];
   let cOut = params[4]; let kh = params[5]; let kw = params[6]; let oh = params[7]; let ow = params[8];
   let sh = params[9]; let sw = params[10]; let ph = i32(params[11]); let pw = i32(params[12]);
   let dh = params[13]; let dw = params[14]; let cg = params[15]; let og = params[16];
-  let M = params[17]; let N = params[18]; let K = params[19]; let kChunk = params[20];
-  let mTiles = params[21]; let splits = params[22];
-  let khw = kh * kw; let hw = h * w; let plane = oh * ow;`;
+  let M = params[17]; let N = params[18]; let mTiles = params[19]; let chunk = params[20];
+  let kSpan = params[21]; let splits = params[22];
+  let khw = kh * kw; let hw = h * w; let plane = oh * ow;
+  let col = (wid.x + wid.y * nwg.x) * ${TILE_N}u + lid;
+  let inside = col < N;
+  let cl = min(col, N - 1u);`;
 
-/** WGSL of an implicit GEMM: in0 is gathered as B, in1 as A; out is `[splits][…]`, see `store`. */
-function gemmCode(spec: GemmSpec): string {
-  return `${bindings(2)}
-var<workgroup> ta: array<array<f32, ${BK}>, ${BM}>;
-var<workgroup> tb: array<array<f32, ${BN}>, ${BK}>;
-@compute @workgroup_size(${BK}, ${BM}) fn main(@builtin(workgroup_id) wid: vec3u,
-    @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  ${PARAMS}
-  let n0 = (wid.x + wid.y * nwg.x) * ${BN}u;
-  if (n0 >= N) { return; }
-  let mTile = wid.z % mTiles;
-  let split = (wid.z / mTiles) % splits;
-  let g = wid.z / (mTiles * splits);
-  let row = mTile * ${BM}u + lid.y;
-  let kBegin = split * kChunk;
-  let kEnd = min(K, kBegin + kChunk);
-${unroll((u) => `  let col${u} = n0 + lid.x + ${u * BK}u;\n${spec.column(u)}`)}
-${unroll((u) => `  var acc${u} = 0.0;`)}
-  for (var t = kBegin; t < kEnd; t += ${BK}u) {
-    {
-      let ka = t + lid.x;
-      var v = 0.0;
-      if (row < M && ka < kEnd) { ${spec.loadA} }
-      ta[lid.y][lid.x] = v;
+/** Workgroup memory and entry point: one invocation per column of a 64-column tile. */
+const MAIN = `var<workgroup> ws: array<vec4f, ${STAGE / 4}>;
+@compute @workgroup_size(${TILE_N}) fn main(@builtin(workgroup_id) wid: vec3u,
+    @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)`;
+
+/** Row sums as vec4s: declarations, the multiply-add of `v` by staged entry `s`, and the stores. */
+function accumulators(r: number) {
+  const v = r / 4;
+  return {
+    declare: lines(v, (i) => `  var a${i} = vec4f();`),
+    add: (indent: string) => lines(v, (i) => `${indent}a${i} += v * ws[s + ${i}u];`),
+    store: (index: (m: string) => string) =>
+      `  if (inside) {\n${
+        lines(r, (m) => `    if (m0 + ${m}u < M) { out[${index(`${m}u`)}] = a${m >> 2}[${m & 3}]; }`)
+      }\n  }`,
+  };
+}
+
+/** Stages `count` A values, row index `m = e % R` fastest, as `ws[t·R/4 + m/4][m % 4]`; `value` reads entry (m, t). */
+function stage(r: number, count: string, value: string): string {
+  return `    workgroupBarrier();
+    for (var e = lid; e < ${count}; e += ${TILE_N}u) {
+      let m = e % ${r}u; let t = e / ${r}u;
+      ws[t * ${r / 4}u + m / 4u][m % 4u] = ${value};
     }
-    let kb = t + lid.y;
-    let okk = kb < kEnd;
-    ${spec.step}
-${
-    unroll((u) =>
-      `    {
-      var v = 0.0;
-      if (okk && okc${u}) { ${spec.loadB(u)} }
-      tb[lid.y][lid.x + ${u * BK}u] = v;
-    }`
-    )
-  }
-    workgroupBarrier();
-    if (row < M) {
-      for (var kk = 0u; kk < ${BK}u; kk++) {
-        let a = ta[lid.y][kk];
-${unroll((u) => `        acc${u} += a * tb[kk][lid.x + ${u * BK}u];`)}
+    workgroupBarrier();`;
+}
+
+/** `conv2d`, `R` output channels per tile: in0 = x (gathered), in1 = w (staged per kernel rows). */
+export function forwardCode(r: number): string {
+  const acc = accumulators(r);
+  return `${bindings(2)}
+${MAIN} {
+  ${UNPACK}
+  let m0 = wid.z % mTiles * ${r}u; let g = wid.z / mTiles;
+  let b = cl / plane; let pos = cl % plane;
+  let iy0 = i32(pos / ow * sh) - ph; let ix0 = i32(pos % ow * sw) - pw;
+  let K = cg * khw; let xg = (b * cIn + g * cg) * h;
+${acc.declare}
+  for (var r0 = 0u; r0 < cg * kh; r0 += chunk) {
+    let rows = min(chunk, cg * kh - r0);
+${stage(r, `rows * kw * ${r}u`, `in1[(g * og + min(m0 + m, M - 1u)) * K + r0 * kw + t]`)}
+    for (var rr = 0u; rr < rows; rr++) {
+      let cp = r0 + rr;
+      let y = iy0 + i32(cp % kh * dh);
+      if (y < 0 || y >= i32(h)) { continue; }
+      let xr = (xg + cp / kh * h + u32(y)) * w;
+      for (var q = 0u; q < kw; q++) {
+        let x = ix0 + i32(q * dw);
+        if (x < 0 || x >= i32(w)) { continue; }
+        let v = in0[xr + u32(x)];
+        let s = (rr * kw + q) * ${r / 4}u;
+${acc.add("        ")}
       }
     }
-    workgroupBarrier();
   }
-  if (row < M) {
-${unroll((u) => `    if (okc${u}) { out[${spec.store(u)}] = acc${u}; }`)}
-  }
+  let o = (b * cOut + g * og + m0) * plane + pos;
+${acc.store((m) => `o + ${m} * plane`)}
 }`;
 }
 
-/** `conv2d`: B = x gathered at output position `col` and filter tap `kb`; A = w. */
-const forwardCode = gemmCode({
-  column: (u) => `
-  let okc${u} = col${u} < N;
-  let b${u} = col${u} / plane; let r${u} = col${u} % plane;
-  let iy${u} = i32(r${u} / ow * sh) - ph; let ix${u} = i32(r${u} % ow * sw) - pw;
-  let xb${u} = (b${u} * cIn + g * cg) * hw;`,
-  step: `
-    let c = kb / khw; let pq = kb % khw;
-    let oy = i32(pq / kw * dh); let ox = i32(pq % kw * dw); let xc = c * hw;`,
-  loadB: (u) => `
-        let y = iy${u} + oy; let x = ix${u} + ox;
-        if (y >= 0 && y < i32(h) && x >= 0 && x < i32(w)) { v = in0[xb${u} + xc + u32(y) * w + u32(x)]; }`,
-  loadA: `v = in1[(g * og + row) * K + ka];`,
-  store: (u) => `(b${u} * cOut + g * og + row) * plane + r${u}`,
-});
-
-/** `conv2dBackpropInput`: B = dy gathered at input position `col` and `(o, p, q)` = `kb`; A = w. */
-const backpropInputCode = gemmCode({
-  column: (u) => `
-  let okc${u} = col${u} < N;
-  let b${u} = col${u} / hw; let r${u} = col${u} % hw;
-  let ty${u} = i32(r${u} / w) + ph; let tx${u} = i32(r${u} % w) + pw;
-  let db${u} = (b${u} * cOut + g * og) * plane;`,
-  step: `
-    let o = kb / khw; let pq = kb % khw;
-    let oy = i32(pq / kw * dh); let ox = i32(pq % kw * dw); let dc = o * plane;`,
-  loadB: (u) => `
-        let y = ty${u} - oy; let x = tx${u} - ox;
-        if (y >= 0 && x >= 0) {
-          let i = u32(y) / sh; let j = u32(x) / sw;
-          if (i * sh == u32(y) && j * sw == u32(x) && i < oh && j < ow) { v = in0[db${u} + dc + i * ow + j]; }
-        }`,
-  loadA: `let o = ka / khw; v = in1[((g * og + o) * cg + row) * khw + ka % khw];`,
-  store: (u) => `(b${u} * cIn + g * cg + row) * hw + r${u}`,
-});
+/** `conv2dBackpropInput`, `R` input channels per tile: in0 = dy (gathered), in1 = w (staged per kernel rows). */
+function backpropInputCode(r: number): string {
+  const acc = accumulators(r);
+  return `${bindings(2)}
+${MAIN} {
+  ${UNPACK}
+  let m0 = wid.z % mTiles * ${r}u; let g = wid.z / mTiles;
+  let b = cl / hw; let pos = cl % hw;
+  let ty0 = i32(pos / w) + ph; let tx0 = i32(pos % w) + pw;
+  let dyg = (b * cOut + g * og) * plane;
+${acc.declare}
+  for (var r0 = 0u; r0 < og * kh; r0 += chunk) {
+    let rows = min(chunk, og * kh - r0);
+${
+    stage(
+      r,
+      `rows * kw * ${r}u`,
+      `in1[((g * og + (r0 + t / kw) / kh) * cg + min(m0 + m, M - 1u)) * khw + (r0 + t / kw) % kh * kw + t % kw]`,
+    )
+  }
+    for (var rr = 0u; rr < rows; rr++) {
+      let op = r0 + rr;
+      let ty = ty0 - i32(op % kh * dh);
+      if (ty < 0) { continue; }
+      var i = u32(ty);
+      if (sh != 1u) { i = i / sh; if (i * sh != u32(ty)) { continue; } }
+      if (i >= oh) { continue; }
+      let dyr = dyg + op / kh * plane + i * ow;
+      for (var q = 0u; q < kw; q++) {
+        let tx = tx0 - i32(q * dw);
+        if (tx < 0) { break; }
+        var j = u32(tx);
+        if (sw != 1u) { j = j / sw; if (j * sw != u32(tx)) { continue; } }
+        if (j >= ow) { continue; }
+        let v = in0[dyr + j];
+        let s = (rr * kw + q) * ${r / 4}u;
+${acc.add("        ")}
+      }
+    }
+  }
+  let o = (b * cIn + g * cg + m0) * hw + pos;
+${acc.store((m) => `o + ${m} * hw`)}
+}`;
+}
 
 /**
- * `conv2dBackpropFilter`: B = x gathered at filter tap `col` and output position `kb`; A = dy.
- * Split `s` of the reduction writes `out[s·cOut·N + …]`.
+ * `conv2dBackpropFilter`, `R` output channels per tile: in0 = x (gathered), in1 = dy (staged per
+ * `STAGE / R` output positions). Span `s` of the reduction writes `out[s·cOut·N + …]`.
  */
-const backpropFilterCode = gemmCode({
-  column: (u) => `
-  let okc${u} = col${u} < N;
-  let c${u} = col${u} / khw; let pq${u} = col${u} % khw;
-  let oy${u} = i32(pq${u} / kw * dh) - ph; let ox${u} = i32(pq${u} % kw * dw) - pw;
-  let xc${u} = (g * cg + c${u}) * hw;`,
-  step: `
-    let b = kb / plane; let r = kb % plane;
-    let iy = i32(r / ow * sh); let ix = i32(r % ow * sw); let xb = b * cIn * hw;`,
-  loadB: (u) => `
-        let y = iy + oy${u}; let x = ix + ox${u};
-        if (y >= 0 && y < i32(h) && x >= 0 && x < i32(w)) { v = in0[xb + xc${u} + u32(y) * w + u32(x)]; }`,
-  loadA: `v = in1[((ka / plane) * cOut + g * og + row) * plane + ka % plane];`,
-  store: (u) => `(split * cOut + g * og + row) * N + col${u}`,
-});
+function backpropFilterCode(r: number): string {
+  const acc = accumulators(r);
+  return `${bindings(2)}
+${MAIN} {
+  ${UNPACK}
+  let m0 = wid.z % mTiles * ${r}u; let split = wid.z / mTiles % splits; let g = wid.z / (mTiles * splits);
+  let c = cl / khw; let pq = cl % khw;
+  let oy = i32(pq / kw * dh) - ph; let ox = i32(pq % kw * dw) - pw;
+  let xc = (g * cg + c) * hw;
+${acc.declare}
+  let k0 = split * kSpan;
+  let k1 = min(n * plane, k0 + kSpan);
+  for (var c0 = k0; c0 < k1; c0 += chunk) {
+    let count = min(chunk, k1 - c0);
+${stage(r, `count * ${r}u`, `in1[((c0 + t) / plane * cOut + g * og + min(m0 + m, M - 1u)) * plane + (c0 + t) % plane]`)}
+    var b = c0 / plane; var i = c0 % plane / ow; var j = c0 % ow;
+    for (var t = 0u; t < count; t++) {
+      let y = i32(i * sh) + oy; let x = i32(j * sw) + ox;
+      if (inside && y >= 0 && y < i32(h) && x >= 0 && x < i32(w)) {
+        let v = in0[b * cIn * hw + xc + u32(y) * w + u32(x)];
+        let s = t * ${r / 4}u;
+${acc.add("        ")}
+      }
+      j++;
+      if (j == ow) { j = 0u; i++; if (i == oh) { i = 0u; b++; } }
+    }
+  }
+  let o = (split * cOut + g * og + m0) * N + cl;
+${acc.store((m) => `o + ${m} * N`)}
+}`;
+}
 
 /** Sums `params[1]` slices of `params[0]` values: `out[i] = Σ_s in0[s·params[0] + i]`. */
 const sumSplitsCode = `${bindings(1)}${PRELUDE}
@@ -194,89 +230,95 @@ const sumSplitsCode = `${bindings(1)}${PRELUDE}
   out[i] = s;
 }`;
 
-/** The parameter words of `gemmCode`. */
-function gemmParams(
-  g: ConvGeometry,
-  mnk: readonly [number, number, number],
-  kChunk: number,
-  splits: number,
-): number[] {
+/** One pipeline per tile height, built on first use. */
+function codeCache(make: (r: number) => string): (r: number) => string {
+  const cache = new Map<number, string>();
+  return (r) => {
+    let code = cache.get(r);
+    if (!code) cache.set(r, code = make(r));
+    return code;
+  };
+}
+const forwardCodes = codeCache(forwardCode);
+const backpropInputCodes = codeCache(backpropInputCode);
+const backpropFilterCodes = codeCache(backpropFilterCode);
+
+/** A launch: GEMM rows and columns, tile height, staged rows per chunk, reduction span and spans. */
+interface Launch {
+  readonly m: number;
+  readonly n: number;
+  readonly r: number;
+  readonly chunk: number;
+  readonly kSpan: number;
+  readonly splits: number;
+}
+
+function params(g: ConvGeometry, l: Launch): number[] {
+  const { n, cIn, h, w, cOut, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, cg, og } = g;
+  const mTiles = Math.ceil(l.m / l.r);
   return [
-    g.n,
-    g.cIn,
-    g.h,
-    g.w,
-    g.cOut,
-    g.kh,
-    g.kw,
-    g.oh,
-    g.ow,
-    g.sh,
-    g.sw,
-    g.ph,
-    g.pw,
-    g.dh,
-    g.dw,
-    g.cg,
-    g.og,
-    ...mnk,
-    kChunk,
-    Math.ceil(mnk[0] / BM),
-    splits,
+    ...[n, cIn, h, w, cOut, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, cg, og],
+    ...[l.m, l.n, mTiles, l.chunk, l.kSpan, l.splits],
   ];
 }
 
 /**
- * The grid of a GEMM: column tiles folded over x and y, `groups × splits × row tiles` over z.
+ * The grid of a launch: column tiles folded over x and y, `groups × splits × row tiles` over z.
  *
- * @throws {RangeError} If z exceeds the dispatch limit (thousands of groups), suggesting `--backend cpu`.
+ * @throws {RangeError} If z exceeds the dispatch limit, suggesting `--backend cpu`.
  */
-function gemmGrid(
-  op: string,
-  g: ConvGeometry,
-  m: number,
-  nCols: number,
-  splits: number,
-): [number, number, number] {
-  const [x, y] = grid(Math.ceil(nCols / BN) * 256);
-  const z = g.groups * splits * Math.ceil(m / BM);
-  if (z > MAX_GROUPS) {
+function launchGrid(op: string, g: ConvGeometry, l: Launch): [number, number, number] {
+  const tiles = Math.ceil(l.n / TILE_N);
+  const x = Math.min(tiles, 65535);
+  const z = g.groups * l.splits * Math.ceil(l.m / l.r);
+  if (z > MAX_LAYERS) {
     throw new RangeError(
-      `Cannot run op "${op}" on backend "webgpu": ${g.groups} groups need ${z} workgroup layers, over the limit of ${MAX_GROUPS}; use --backend cpu`,
+      `Cannot run op "${op}" on backend "webgpu": ${g.groups} groups of ${l.m} channels need ${z} workgroup layers, over the limit of ${MAX_LAYERS}; use --backend cpu`,
     );
   }
-  return [x, y, z];
+  return [x, Math.ceil(tiles / x), z];
 }
 
-/** Zeros of `size` floats, for outputs whose reduction or extent is empty. */
-function zeros(gpu: WebGpuBackend, size: number): GpuStorage {
-  return gpu.create(size);
-}
-
+/**
+ * Runs `conv2d` or `conv2dBackpropInput` (GEMMs whose A chunks are whole kernel rows), or returns
+ * zeros when there is nothing to sum.
+ *
+ * @throws {RangeError} If one kernel row of the tile does not fit the staging memory.
+ */
 function runGemm(
   gpu: WebGpuBackend,
   op: string,
-  code: string,
+  code: (r: number) => string,
   inputs: readonly KernelInput<GpuStorage>[],
   g: ConvGeometry,
-  mnk: readonly [number, number, number],
+  m: number,
+  n: number,
   outputSize: number,
 ): GpuStorage {
-  const [m, nCols, k] = mnk;
-  if (outputSize === 0 || k === 0) return zeros(gpu, outputSize);
+  if (outputSize === 0 || g.cg === 0 || g.og === 0) return gpu.create(outputSize);
+  const r = tileRows(m);
+  const chunk = Math.floor(STAGE / (g.kw * r));
+  if (chunk === 0) {
+    throw new RangeError(
+      `Cannot run op "${op}" on backend "webgpu": a kernel ${g.kw} wide exceeds the ${
+        STAGE / r
+      } taps of a staged row; use --backend cpu`,
+    );
+  }
+  const l: Launch = { m, n, r, chunk, kSpan: 0, splits: 1 };
   return runKernel(gpu, {
     op,
-    code,
+    code: code(r),
     inputs,
     outputSize,
-    params: gemmParams(g, mnk, k, 1),
-    workgroups: gemmGrid(op, g, m, nCols, 1),
+    params: params(g, l),
+    workgroups: launchGrid(op, g, l),
   });
 }
 
 /**
- * The `conv2d` kernel for the `"webgpu"` backend: an implicit GEMM with 16×64 tiles in workgroup
- * memory, one per (group, output-channel tile, position tile).
+ * The `conv2d` kernel for the `"webgpu"` backend: an implicit GEMM whose invocations each compute one
+ * output position for 4–16 output channels.
  *
  * @example Registered by the plugin
  * ```ts
@@ -292,8 +334,8 @@ export const conv2dWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuSto
   backend: "webgpu",
   run([x, w], attrs, outShape, backend) {
     const g = convGeometry("conv2d", x.shape, w.shape, attrs);
-    const mnk = [g.og, g.n * g.oh * g.ow, g.cg * g.kh * g.kw] as const;
-    return runGemm(backend as unknown as WebGpuBackend, "conv2d", forwardCode, [x, w], g, mnk, sizeOf(outShape));
+    const gpu = backend as unknown as WebGpuBackend;
+    return runGemm(gpu, "conv2d", forwardCodes, [x, w], g, g.og, g.n * g.oh * g.ow, sizeOf(outShape));
   },
 });
 
@@ -317,15 +359,15 @@ export const conv2dBackpropInputWebgpu: Kernel<GpuStorage, Conv2dBackpropInputAt
   op: "conv2dBackpropInput",
   backend: "webgpu",
   run([dy, w], attrs, outShape, backend) {
-    const g = convGeometry("conv2dBackpropInput", attrs.inputShape, w.shape, attrs);
-    const mnk = [g.cg, g.n * g.h * g.w, g.og * g.kh * g.kw] as const;
+    const op = "conv2dBackpropInput";
+    const g = convGeometry(op, attrs.inputShape, w.shape, attrs);
     const gpu = backend as unknown as WebGpuBackend;
-    return runGemm(gpu, "conv2dBackpropInput", backpropInputCode, [dy, w], g, mnk, sizeOf(outShape));
+    return runGemm(gpu, op, backpropInputCodes, [dy, w], g, g.cg, g.n * g.h * g.w, sizeOf(outShape));
   },
 });
 
-/** Smallest reduction chunk of one `conv2dBackpropFilter` workgroup (a multiple of `BK`). */
-const MIN_CHUNK = 256;
+/** Smallest reduction span of one `conv2dBackpropFilter` workgroup. */
+const MIN_SPAN = 256;
 /** Workgroups that `conv2dBackpropFilter` aims for when it splits the reduction. */
 const TARGET_WORKGROUPS = 256;
 
@@ -352,23 +394,22 @@ export const conv2dBackpropFilterWebgpu: Kernel<GpuStorage, Conv2dBackpropFilter
     const op = "conv2dBackpropFilter";
     const gpu = backend as unknown as WebGpuBackend;
     const g = convGeometry(op, x.shape, attrs.filterShape, attrs);
-    const size = sizeOf(outShape);
-    const m = g.og, nCols = g.cg * g.kh * g.kw, k = g.n * g.oh * g.ow;
-    if (size === 0 || k === 0) return zeros(gpu, size);
-    const tiles = g.groups * Math.ceil(m / BM) * Math.ceil(nCols / BN);
+    const size = sizeOf(outShape), k = g.n * g.oh * g.ow;
+    if (size === 0 || k === 0) return gpu.create(size);
+    const m = g.og, n = g.cg * g.kh * g.kw, r = tileRows(m);
+    const tiles = g.groups * Math.ceil(m / r) * Math.ceil(n / TILE_N);
     const wanted = Math.max(1, Math.floor(TARGET_WORKGROUPS / tiles));
-    const kChunk = Math.max(MIN_CHUNK, Math.ceil(k / wanted / BK) * BK);
-    const splits = Math.ceil(k / kChunk);
-    const params = gemmParams(g, [m, nCols, k], kChunk, splits);
-    const workgroups = gemmGrid(op, g, m, nCols, splits);
-    if (splits === 1) {
-      return runKernel(gpu, { op, code: backpropFilterCode, inputs: [x, dy], outputSize: size, params, workgroups });
+    const kSpan = Math.max(MIN_SPAN, Math.ceil(k / wanted));
+    const l: Launch = { m, n, r, chunk: STAGE / r, kSpan, splits: Math.ceil(k / kSpan) };
+    const code = backpropFilterCodes(r), words = params(g, l), workgroups = launchGrid(op, g, l);
+    if (l.splits === 1) {
+      return runKernel(gpu, { op, code, inputs: [x, dy], outputSize: size, params: words, workgroups });
     }
-    assertBindable(gpu, op, [x.storage.size, dy.storage.size, splits * size]);
-    const partial = gpu.acquire(splits * size * 4);
-    record(gpu, backpropFilterCode, [x.storage.buffer, dy.storage.buffer, partial, paramsBuffer(gpu, params)], workgroups);
+    assertBindable(gpu, op, [x.storage.size, dy.storage.size, l.splits * size]);
+    const partial = gpu.acquire(l.splits * size * 4);
+    record(gpu, code, [x.storage.buffer, dy.storage.buffer, partial, paramsBuffer(gpu, words)], workgroups);
     const out = gpu.acquire(size * 4);
-    record(gpu, sumSplitsCode, [partial, out, paramsBuffer(gpu, [size, splits])], grid(size));
+    record(gpu, sumSplitsCode, [partial, out, paramsBuffer(gpu, [size, l.splits])], grid(size));
     gpu.release(partial); // with the encoder open, the buffer returns to the pool after the flush
     return { buffer: out, size };
   },

@@ -3,7 +3,8 @@
  * class scores `[batch, classes]` against class indices `[batch]`.
  * @module
  */
-import type { Loss, Tensor } from "@cnnlab/core";
+import type { Loss, LossContext, Tensor } from "@cnnlab/core";
+import { checkLabels } from "./_labels.ts";
 import { multiClassHingeLoss } from "./multi_class_hinge_op.ts";
 
 /** Options of `hingeL1` and `hingeL2`: none yet (pass `{}`). The margin is fixed at 1. */
@@ -45,7 +46,7 @@ function hinge(p: 1 | 2, options: HingeOptions): Loss<HingeOptions> {
     name,
     options,
     output: "scores",
-    compute(predictions: Tensor | readonly Tensor[], targets: Tensor): Tensor {
+    compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         throw new TypeError(
           `Cannot compute loss ${name}: predictions must be one [batch, classes] tensor, got a list of ${predictions.length}`,
@@ -57,6 +58,7 @@ function hinge(p: 1 | 2, options: HingeOptions): Loss<HingeOptions> {
           `Cannot compute loss ${name}: predictions must be [batch, classes] and targets [batch]: current shapes are [${scores.shape}] and [${targets.shape}]`,
         );
       }
+      if (ctx?.labels?.length === scores.shape[0]) checkLabels(`compute ${name}`, ctx.labels, scores.shape[1]);
       return multiClassHingeLoss(scores, targets, { p });
     },
   };
@@ -66,12 +68,14 @@ function hinge(p: 1 | 2, options: HingeOptions): Loss<HingeOptions> {
  * Creates the multi-class hinge loss (one-vs-rest SVM):
  * `(1/n) Σᵢ Σⱼ max(0, 1 − δ(yᵢ, j)·sᵢⱼ)` with δ = +1 for the true class and −1 for the others, so
  * the true class's score is pushed above +1 and every other score below −1. At a margin of exactly
- * 0 the gradient is the subgradient 0. The gradient flows to the scores, not to the labels.
+ * 0 the gradient is the subgradient 0. The gradient flows to the scores, not to the labels. Labels
+ * are checked by the CPU kernels; on WebGPU only host labels passed as `ctx.labels` are checked
+ * (here, before any kernel runs), and other out-of-range labels are the caller's responsibility.
  *
  * @param options None yet: `{}`.
  * @returns A loss whose `compute(scores [n, k], labels [n])` returns a scalar tensor; `output` is `"scores"`.
  * @throws {TypeError} If `options` is not an object.
- * @throws {RangeError} If an option is given.
+ * @throws {RangeError} If an option is given; `compute` throws one for a bad label in `ctx.labels`.
  * @example Margins met cost nothing
  * ```ts
  * import { Registry } from "@cnnlab/core";
@@ -93,11 +97,12 @@ export function hingeL1(options: HingeOptions = {}): Loss<HingeOptions> {
  * Creates the multi-class squared hinge loss (one-vs-rest L2-SVM):
  * `(1/n) Σᵢ Σⱼ max(0, 1 − δ(yᵢ, j)·sᵢⱼ)²` with δ = +1 for the true class and −1 for the others.
  * Its gradient, `−2δ·max(0, 1 − δ·s)/n`, is continuous. It flows to the scores, not to the labels.
+ * Labels are checked as for `hingeL1` (on WebGPU, only host labels passed as `ctx.labels`).
  *
  * @param options None yet: `{}`.
  * @returns A loss whose `compute(scores [n, k], labels [n])` returns a scalar tensor; `output` is `"scores"`.
  * @throws {TypeError} If `options` is not an object.
- * @throws {RangeError} If an option is given.
+ * @throws {RangeError} If an option is given; `compute` throws one for a bad label in `ctx.labels`.
  * @example Squared margins
  * ```ts
  * import { Registry } from "@cnnlab/core";

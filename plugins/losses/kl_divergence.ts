@@ -3,7 +3,8 @@
  * output is LOGITS and the targets are class indices `[batch]` or distributions `[batch, classes]`.
  * @module
  */
-import type { Loss, Tensor } from "@cnnlab/core";
+import type { Loss, LossContext, Tensor } from "@cnnlab/core";
+import { checkLabels } from "./_labels.ts";
 import { klDivergenceLoss } from "./kl_divergence_op.ts";
 
 /** Options of `klDivergence`. */
@@ -68,10 +69,15 @@ export function resolveKlDivergenceOptions(options: KlDivergenceOptions): Resolv
  * targets become `(1 − ε)·p + ε/k`. The gradient flows to the logits and, for distribution targets,
  * to the targets too (`(1 − ε)·(log p' − log q + 1)/n` where p' > 0, 0 where p' = 0).
  *
+ * Targets are checked by the CPU kernels. WebGPU kernels cannot check them: there, class indices
+ * are checked only when passed on the host as `ctx.labels` (here, before any kernel runs), and
+ * distribution rows not at all; invalid targets are the caller's responsibility.
+ *
  * @param options `labelSmoothing` (default 0).
  * @returns A loss whose `compute(logits [n, k], targets [n] | [n, k])` returns a scalar tensor; `output` is `"scores"`.
  * @throws {TypeError} If `options` is not an object.
- * @throws {RangeError} If an option is unknown or out of range.
+ * @throws {RangeError} If an option is unknown or out of range; `compute` throws one for a bad label
+ *   in `ctx.labels` (class-index targets).
  * @example Against a one-hot target it is the cross-entropy
  * ```ts
  * import { Registry } from "@cnnlab/core";
@@ -92,7 +98,7 @@ export function klDivergence(options: KlDivergenceOptions = {}): Loss<KlDivergen
     name: "klDivergence",
     options,
     output: "scores",
-    compute(predictions: Tensor | readonly Tensor[], targets: Tensor): Tensor {
+    compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         throw new TypeError(
           `Cannot compute loss klDivergence: predictions must be one [batch, classes] tensor of logits, got a list of ${predictions.length}`,
@@ -107,6 +113,7 @@ export function klDivergence(options: KlDivergenceOptions = {}): Loss<KlDivergen
           `Cannot compute loss klDivergence: predictions must be logits [batch, classes] and targets class indices [batch] or distributions [batch, classes]: current shapes are [${logits.shape}] and [${targets.shape}]`,
         );
       }
+      if (targets.rank === 1 && ctx?.labels?.length === n) checkLabels("compute klDivergence", ctx.labels, k);
       return klDivergenceLoss(logits, targets, { labelSmoothing });
     },
   };

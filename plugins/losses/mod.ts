@@ -1,7 +1,9 @@
 /**
  * `@cnnlab/losses`: the `softmaxCrossEntropy`, `hingeL1`, `hingeL2` and `klDivergence` losses, their
  * ops (`softmaxCrossEntropy`, `softmaxCrossEntropyGrad`, `multiClassHinge`, `multiClassHingeGrad`,
- * `klDivergence`, `klDivergenceGrad`) and their CPU kernels.
+ * `klDivergence`, `klDivergenceGrad`) and their CPU and WebGPU kernels. On WebGPU the kernels cannot
+ * check labels or target rows (they cannot read GPU values back to throw); the losses check host
+ * labels passed as `ctx.labels`, and other out-of-range labels are the caller's responsibility.
  *
  * @example Register the plugin and compute a loss
  * ```ts
@@ -29,6 +31,9 @@ import { hingeCpuKernels } from "./multi_class_hinge_cpu.ts";
 import { klDivergence } from "./kl_divergence.ts";
 import { klDivergenceGradOp, klDivergenceOp } from "./kl_divergence_op.ts";
 import { klDivergenceCpuKernels } from "./kl_divergence_cpu.ts";
+import { softmaxCrossEntropyWebgpuKernels } from "./softmax_cross_entropy_webgpu.ts";
+import { hingeWebgpuKernels } from "./multi_class_hinge_webgpu.ts";
+import { klDivergenceWebgpuKernels } from "./kl_divergence_webgpu.ts";
 
 export {
   resolveSoftmaxCrossEntropyOptions,
@@ -69,8 +74,23 @@ export {
   klDivergenceOp,
 } from "./kl_divergence_op.ts";
 export { klDivergenceCpu, klDivergenceCpuKernels, klDivergenceGradCpu } from "./kl_divergence_cpu.ts";
+export {
+  softmaxCrossEntropyGradWebgpu,
+  softmaxCrossEntropyWebgpu,
+  softmaxCrossEntropyWebgpuKernels,
+} from "./softmax_cross_entropy_webgpu.ts";
+export {
+  hingeWebgpuKernels,
+  multiClassHingeGradWebgpu,
+  multiClassHingeWebgpu,
+} from "./multi_class_hinge_webgpu.ts";
+export {
+  klDivergenceGradWebgpu,
+  klDivergenceWebgpu,
+  klDivergenceWebgpuKernels,
+} from "./kl_divergence_webgpu.ts";
 
-/** The losses plugin: registers four losses, their six ops and the ops' CPU kernels. */
+/** The losses plugin: registers four losses, their six ops and the ops' CPU and WebGPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/losses",
   version: "0.1.0",
@@ -85,6 +105,13 @@ const plugin: Plugin = definePlugin({
       klDivergenceGradOp,
     ],
   },
-  kernels: [...lossCpuKernels, ...hingeCpuKernels, ...klDivergenceCpuKernels],
+  kernels: [
+    ...lossCpuKernels,
+    ...hingeCpuKernels,
+    ...klDivergenceCpuKernels,
+    ...softmaxCrossEntropyWebgpuKernels,
+    ...hingeWebgpuKernels,
+    ...klDivergenceWebgpuKernels,
+  ],
 });
 export default plugin;

@@ -19,5 +19,9 @@ Deno.test("@cnnlab/losses plugin: name equals deno.json name and it registers it
     "klDivergenceGrad",
   ];
   assert.deepEqual(listing.provides.ops, ops);
-  for (const op of ops) assert.ok(registry.hasKernel(op, "cpu"), `cpu kernel for ${op}`);
+  for (const op of ops) {
+    assert.ok(registry.hasKernel(op, "cpu"), `cpu kernel for ${op}`);
+    assert.ok(registry.hasKernel(op, "webgpu"), `webgpu kernel for ${op}`);
+  }
+  assert.equal(plugin.kernels!.length, 2 * ops.length);
 });

@@ -2,7 +2,8 @@
  * The `softmaxCrossEntropy` loss: class scores `[batch, classes]` against class indices `[batch]`.
  * @module
  */
-import type { Loss, Tensor } from "@cnnlab/core";
+import type { Loss, LossContext, Tensor } from "@cnnlab/core";
+import { checkLabels } from "./_labels.ts";
 import { softmaxCrossEntropyLoss } from "./softmax_cross_entropy_op.ts";
 
 /** Options of `softmaxCrossEntropy`: none yet (pass `{}`). */
@@ -41,11 +42,13 @@ export function resolveSoftmaxCrossEntropyOptions(
 
 /**
  * Creates the softmax cross-entropy loss: the mean over the batch of −log softmax(scores)[label],
- * computed with a stable log-sum-exp. Its gradient flows to the scores, not to the labels.
+ * computed with a stable log-sum-exp. Its gradient flows to the scores, not to the labels. Labels
+ * are checked by the CPU kernels; on WebGPU only host labels passed as `ctx.labels` are checked
+ * (here, before any kernel runs), and other out-of-range labels are the caller's responsibility.
  *
  * @param options None yet: `{}`.
  * @returns A loss whose `compute(scores [n, k], labels [n])` returns a scalar tensor; `output` is `"scores"`.
- * @throws {RangeError} If an option is given.
+ * @throws {RangeError} If an option is given; `compute` throws one for a bad label in `ctx.labels`.
  * @example Confident and right costs little; confident and wrong costs a lot
  * ```ts
  * import { Registry } from "@cnnlab/core";
@@ -67,7 +70,7 @@ export function softmaxCrossEntropy(
     name: "softmaxCrossEntropy",
     options,
     output: "scores",
-    compute(predictions: Tensor | readonly Tensor[], targets: Tensor): Tensor {
+    compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         throw new TypeError(
           `Cannot compute loss softmaxCrossEntropy: predictions must be one [batch, classes] tensor, got a list of ${predictions.length}`,
@@ -78,6 +81,9 @@ export function softmaxCrossEntropy(
         throw new TypeError(
           `Cannot compute loss softmaxCrossEntropy: predictions must be [batch, classes] and targets [batch]: current shapes are [${scores.shape}] and [${targets.shape}]`,
         );
+      }
+      if (ctx?.labels?.length === scores.shape[0]) {
+        checkLabels("compute softmaxCrossEntropy", ctx.labels, scores.shape[1]);
       }
       return softmaxCrossEntropyLoss(scores, targets);
     },

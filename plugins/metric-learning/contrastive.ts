@@ -67,6 +67,7 @@ export function contrastive(options: ContrastiveOptions = {}): Loss<ContrastiveO
     name: "contrastive",
     options,
     output: "embedding",
+    embeddingMetric: normalize ? "cosine" : "euclidean",
     compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       let first: Tensor, second: Tensor, similar: Tensor;
       if (Array.isArray(predictions)) {

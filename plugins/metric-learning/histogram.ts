@@ -62,6 +62,7 @@ export function histogram(options: HistogramOptions = {}): Loss<HistogramOptions
     name: "histogram",
     options,
     output: "embedding",
+    embeddingMetric: "cosine",
     compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         throw new TypeError(

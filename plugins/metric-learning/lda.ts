@@ -227,6 +227,7 @@ export function lda(options: LdaOptions = {}): Loss<LdaOptions> {
     name: NAME,
     options,
     output: "embedding",
+    embeddingMetric: "euclidean",
     compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         throw new TypeError(

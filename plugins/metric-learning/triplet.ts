@@ -90,6 +90,7 @@ export function triplet(options: TripletOptions = {}): Loss<TripletOptions> {
     name: "triplet",
     options,
     output: "embedding",
+    embeddingMetric: o.normalize ? "cosine" : "euclidean",
     compute(predictions: Tensor | readonly Tensor[], targets: Tensor, ctx?: LossContext): Tensor {
       if (Array.isArray(predictions)) {
         if (predictions.length !== 3) {

@@ -29,8 +29,16 @@ export const cases: readonly { shape: Shape; options: Pool2dOptions; label: stri
   { shape: [2, 3, 8, 8], options: { poolSize: 2 }, label: "2×2/2" },
   { shape: [2, 3, 9, 7], options: { poolSize: 3, stride: 2, padding: 1 }, label: "3×3/2 padding 1" },
   { shape: [2, 2, 7, 6], options: { poolSize: 3, stride: 1 }, label: "3×3/1" },
-  { shape: [2, 2, 9, 8], options: { poolSize: [2, 3], stride: [1, 2], padding: [1, 0] }, label: "2×3/(1,2) padding (1,0)" },
-  { shape: [1, 2, 7, 9], options: { poolSize: [3, 1], stride: [2, 3] }, label: "3×1/(2,3), gaps between windows" },
+  {
+    shape: [2, 2, 9, 8],
+    options: { poolSize: [2, 3], stride: [1, 2], padding: [1, 0] },
+    label: "2×3/(1,2) padding (1,0)",
+  },
+  {
+    shape: [1, 2, 7, 9],
+    options: { poolSize: [3, 1], stride: [2, 3] },
+    label: "3×1/(2,3), gaps between windows",
+  },
   { shape: [8, 6, 28, 28], options: { poolSize: 2 }, label: "LeNet-5 C1 batch 8" },
   { shape: [8, 16, 10, 10], options: { poolSize: 2 }, label: "LeNet-5 C3 batch 8" },
 ];

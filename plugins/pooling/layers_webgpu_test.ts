@@ -39,7 +39,8 @@ async function forwardAndGradient(
 }
 
 Deno.test({
-  name: "pooling layers on WebGPU match the CPU device: forward (mixedPool2d with fixed λ) and input gradient",
+  name:
+    "pooling layers on WebGPU match the CPU device: forward (mixedPool2d with fixed λ) and input gradient",
   ...gpuTestOptions,
 }, async () => {
   const device = await gpu();

@@ -12,19 +12,18 @@
  * The backward kernel is gather-style: one invocation per input element sums over the windows that
  * contain it, so no atomics are needed.
  *
- * Extra parameter words after the window: `[p bits, mean, p is an integer, p as an integer]`.
+ * Extra parameter words after the window (`p3` in WGSL): `[p bits, mean, p is an integer, p as an
+ * integer]`.
  * @module
  */
 import { defineKernel, type Kernel, sizeOf } from "@cnnlab/core";
 import type { GpuStorage, WebGpuBackend } from "@cnnlab/backend-webgpu";
 import { f32bits, runKernel } from "@cnnlab/backend-webgpu/dispatch";
 import type { LpPool2dAttrs } from "./lp_pool2d.ts";
-import { forwardCode, gatherCode, WINDOW_WORDS, windowParams } from "./_window_webgpu.ts";
+import { forwardCode, gatherCode, windowParams } from "./_window_webgpu.ts";
 
 /** Largest integer exponent powered by squaring; beyond it `pow` is as accurate and never loops long. */
 const MAX_INT_EXPONENT = 2 ** 20;
-
-const W = WINDOW_WORDS;
 
 const POWER = `
 // a^e for a >= 0: by squaring when e is the integer ie (isInt), else pow, with 0^e = 0.
@@ -46,8 +45,8 @@ fn power(a: f32, e: f32, ie: u32, isInt: bool) -> f32 {
 
 const FORWARD = forwardCode(
   1,
-  `  let p = bitcast<f32>(params[${W}u]);
-  let n = select(1.0, f32((rows.y - rows.x) * (cols.y - cols.x)), params[${W + 1}u] == 1u);
+  `  let p = bitcast<f32>(p3.x);
+  let n = select(1.0, f32((rows.y - rows.x) * (cols.y - cols.x)), p3.y == 1u);
   if (p == 1.0) {
     var s = 0.0;
     for (var r = rows.x; r < rows.y; r++) {
@@ -66,12 +65,13 @@ const FORWARD = forwardCode(
     out[o] = 0.0;
     return;
   }
-  let isInt = params[${W + 2}u] == 1u;
-  let ip = params[${W + 3}u];
+  let isInt = p3.z == 1u;
+  let ip = p3.w;
+  let inv = 1.0 / m;
   var s = 0.0;
   for (var r = rows.x; r < rows.y; r++) {
     let row = base + r * w;
-    for (var c = cols.x; c < cols.y; c++) { s += power(abs(in0[row + c]) / m, p, ip, isInt); }
+    for (var c = cols.x; c < cols.y; c++) { s += power(abs(in0[row + c]) * inv, p, ip, isInt); }
   }
   let q = s / n;
   out[o] = m * select(pow(q, 1.0 / p), sqrt(q), p == 2.0);`,
@@ -83,10 +83,10 @@ const BACKWARD = gatherCode(
   3,
   `  let v = in0[e];
   let a = abs(v);
-  let pm1 = bitcast<f32>(params[${W}u]) - 1.0;
-  let mean = params[${W + 1}u] == 1u;
-  let isInt = params[${W + 2}u] == 1u;
-  let ipm1 = max(params[${W + 3}u], 1u) - 1u;
+  let pm1 = bitcast<f32>(p3.x) - 1.0;
+  let mean = p3.y == 1u;
+  let isInt = p3.z == 1u;
+  let ipm1 = max(p3.w, 1u) - 1u;
   var acc = 0.0;
   if (a != 0.0) {
     for (var i = rows.x; i < rows.y; i++) {
@@ -106,15 +106,19 @@ const BACKWARD = gatherCode(
   POWER,
 );
 
-function lpParams(count: number, inShape: readonly number[], outShape: readonly number[], attrs: LpPool2dAttrs) {
+function lpParams(
+  count: number,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  attrs: LpPool2dAttrs,
+) {
   const isInt = Number.isInteger(attrs.p) && attrs.p <= MAX_INT_EXPONENT;
-  return [
-    ...windowParams(count, inShape, outShape, attrs),
+  return windowParams(count, inShape, outShape, attrs, [
     f32bits(attrs.p),
     attrs.mean ? 1 : 0,
     isInt ? 1 : 0,
     isInt ? attrs.p : 0,
-  ];
+  ]);
 }
 
 /**

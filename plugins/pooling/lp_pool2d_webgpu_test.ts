@@ -22,7 +22,8 @@ function backwardInputs(x: { values: Float32Array; shape: Shape }, attrs: LpPool
 }
 
 Deno.test({
-  name: "lpPool2d WebGPU kernels match the reference, forward and backward, for p = 1, 2, 3, 2.5, 7 on every window case",
+  name:
+    "lpPool2d WebGPU kernels match the reference, forward and backward, for p = 1, 2, 3, 2.5, 7 on every window case",
   ...gpuTestOptions,
 }, async () => {
   const device = await gpu();
@@ -62,11 +63,16 @@ Deno.test({
     assert.ok(dx.every(Number.isFinite), `p = ${p}: ${dx}`);
     assert.deepEqual([dx[0], dx[1], dx[4], dx[5], dx[2]], [0, 0, 0, 0, 0]);
     await matchesReference(device, lpPool2dBackwardOp, [x, yIn, dy], attrs, { atol: 1e-6 });
+    // The op defines a window whose y is 0 as gradient 0, whatever x holds.
+    const nonzero = uniformArg(rng, x.shape, 1, 2);
+    const zeroY = { values: new Float32Array(2), shape: yIn.shape };
+    await matchesReference(device, lpPool2dBackwardOp, [nonzero, zeroY, dy], attrs, { atol: 0, rtol: 0 });
   }
 });
 
 Deno.test({
-  name: "lpPool2d WebGPU kernels stay finite for p = 64 on values near 1e6 and 1e-6 and agree with the CPU kernels",
+  name:
+    "lpPool2d WebGPU kernels stay finite for p = 64 on values near 1e6 and 1e-6 and agree with the CPU kernels",
   ...gpuTestOptions,
 }, async () => {
   const device = await gpu();

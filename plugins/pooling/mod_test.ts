@@ -17,6 +17,11 @@ Deno.test("plugin registers five layers and a CPU kernel for each of its ops", (
   for (const op of pooling.provides.ops ?? []) assert.ok(registry.hasKernel(op.name, "cpu"), op.name);
 });
 
+Deno.test("plugin registers a WebGPU kernel for each of its ops", () => {
+  const registry = new Registry().use(pooling);
+  for (const op of pooling.provides.ops ?? []) assert.ok(registry.hasKernel(op.name, "webgpu"), op.name);
+});
+
 Deno.test("pooling layers build from a JSON model spec, and a too-small input fails before any compute", async () => {
   const registry = new Registry().use(cpu).use(pooling);
   const device = await registry.device("cpu");

@@ -9,7 +9,14 @@
  * @module
  */
 import type { GpuStorage, WebGpuBackend } from "@cnnlab/backend-webgpu";
-import { assertBindable, bindings, grid, paramsBuffer, PRELUDE, record } from "@cnnlab/backend-webgpu/dispatch";
+import {
+  assertBindable,
+  bindings,
+  grid,
+  paramsBuffer,
+  PRELUDE,
+  record,
+} from "@cnnlab/backend-webgpu/dispatch";
 
 /**
  * WGSL of a flat pass over `k` inputs. `body` sees `i` (index in the bound range), `g` (index in the

@@ -20,9 +20,12 @@ Deno.test({ name: "eluWebgpu and eluGradWebgpu agree with their references", ...
   }
 });
 
-Deno.test({ name: "eluWebgpu keeps its relative precision for tiny negative inputs", ...gpuTest }, async () => {
-  // exp(v) − 1 in float32 would be off by up to ~1e-3 relative here; the series is not.
-  const d = await webgpuDevice([cpu, activations]);
-  const x = { values: Float32Array.from({ length: 64 }, (_, i) => -(i + 1) * 1.5e-4), shape: [64] };
-  await matchesReference(d, eluOp, [x], { alpha: 1 }, { atol: 0, rtol: 1e-6 });
-});
+Deno.test(
+  { name: "eluWebgpu keeps its relative precision for tiny negative inputs", ...gpuTest },
+  async () => {
+    // exp(v) − 1 in float32 would be off by up to ~1e-3 relative here; the series is not.
+    const d = await webgpuDevice([cpu, activations]);
+    const x = { values: Float32Array.from({ length: 64 }, (_, i) => -(i + 1) * 1.5e-4), shape: [64] };
+    await matchesReference(d, eluOp, [x], { alpha: 1 }, { atol: 0, rtol: 1e-6 });
+  },
+);

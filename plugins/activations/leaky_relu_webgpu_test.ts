@@ -13,12 +13,15 @@ const arg = (shape: Shape) => ({
   shape,
 });
 
-Deno.test({ name: "leakyReluWebgpu and leakyReluGradWebgpu agree with their references", ...gpuTest }, async () => {
-  const d = await webgpuDevice([cpu, activations]);
-  for (const alpha of [0.01, 0.3]) {
-    for (const shape of [[2, 3, 4, 5], [7]]) {
-      await matchesReference(d, leakyReluOp, [arg(shape)], { alpha }, { atol: 1e-7 });
-      await matchesReference(d, leakyReluGradOp, [arg(shape), arg(shape)], { alpha }, { atol: 1e-7 });
+Deno.test(
+  { name: "leakyReluWebgpu and leakyReluGradWebgpu agree with their references", ...gpuTest },
+  async () => {
+    const d = await webgpuDevice([cpu, activations]);
+    for (const alpha of [0.01, 0.3]) {
+      for (const shape of [[2, 3, 4, 5], [7]]) {
+        await matchesReference(d, leakyReluOp, [arg(shape)], { alpha }, { atol: 1e-7 });
+        await matchesReference(d, leakyReluGradOp, [arg(shape), arg(shape)], { alpha }, { atol: 1e-7 });
+      }
     }
-  }
-});
+  },
+);

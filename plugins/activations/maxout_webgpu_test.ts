@@ -14,9 +14,16 @@ const coarse = (shape: Shape) => ({
   shape,
 });
 
-Deno.test({ name: "maxoutWebgpu and maxoutGradWebgpu agree with their references, ties included", ...gpuTest }, async () => {
+Deno.test({
+  name: "maxoutWebgpu and maxoutGradWebgpu agree with their references, ties included",
+  ...gpuTest,
+}, async () => {
   const d = await webgpuDevice([cpu, activations]);
-  const cases: [Shape, number][] = [[[2, 6, 3, 4], 2], [[2, 6, 3, 4], 3], [[3, 8], 4], [[2, 5, 7], 1], [[2, 9, 2], 9]];
+  const cases: [Shape, number][] = [[[2, 6, 3, 4], 2], [[2, 6, 3, 4], 3], [[3, 8], 4], [[2, 5, 7], 1], [[
+    2,
+    9,
+    2,
+  ], 9]];
   for (const [shape, pieces] of cases) {
     const x = coarse(shape);
     const out = maxoutOp.outputShape([shape], { pieces });
@@ -25,8 +32,11 @@ Deno.test({ name: "maxoutWebgpu and maxoutGradWebgpu agree with their references
   }
 });
 
-Deno.test({ name: "maxoutGradWebgpu sends the gradient to the first of tied channels", ...gpuTest }, async () => {
-  const d = await webgpuDevice([cpu, activations]);
-  const dx = functional.maxoutGrad(d.tensor([7, 9], [1, 2]), d.tensor([3, 3, 1, 2], [1, 4]), { pieces: 2 });
-  assert.deepEqual([...await dx.data()], [7, 0, 0, 9]);
-});
+Deno.test(
+  { name: "maxoutGradWebgpu sends the gradient to the first of tied channels", ...gpuTest },
+  async () => {
+    const d = await webgpuDevice([cpu, activations]);
+    const dx = functional.maxoutGrad(d.tensor([7, 9], [1, 2]), d.tensor([3, 3, 1, 2], [1, 4]), { pieces: 2 });
+    assert.deepEqual([...await dx.data()], [7, 0, 0, 9]);
+  },
+);

@@ -15,7 +15,10 @@ const arg = (shape: Shape, lo = -2, hi = 2) => ({
   shape,
 });
 
-Deno.test({ name: "preluWebgpu, preluGradWebgpu and preluAlphaGradWebgpu agree with their references", ...gpuTest }, async () => {
+Deno.test({
+  name: "preluWebgpu, preluGradWebgpu and preluAlphaGradWebgpu agree with their references",
+  ...gpuTest,
+}, async () => {
   const d = await webgpuDevice([cpu, activations]);
   // [2, 4, 9] and [5, 7]: inner 9 and 1; [3, 2, 30, 30]: 2700 terms per channel, more than 256 lanes.
   for (const shape of [[2, 3, 4, 5], [5, 7], [2, 4, 9], [3, 2, 30, 30]]) {
@@ -27,13 +30,16 @@ Deno.test({ name: "preluWebgpu, preluGradWebgpu and preluAlphaGradWebgpu agree w
   }
 });
 
-Deno.test({ name: "preluAlphaGradWebgpu sums a small case to the values written here", ...gpuTest }, async () => {
-  const d = await webgpuDevice([cpu, activations]);
-  // x [2, 2, 2]: channel 0 holds -1, 2 | -3, 4; channel 1 holds -5, -6 | 7, 0.
-  const x = d.tensor([-1, 2, -5, -6, -3, 4, 7, 0], [2, 2, 2]);
-  const dy = d.tensor([1, 1, 1, 2, 3, 1, 1, 9], [2, 2, 2]);
-  assert.deepEqual([...await functional.preluAlphaGrad(dy, x).data()], [-10, -17]);
-});
+Deno.test(
+  { name: "preluAlphaGradWebgpu sums a small case to the values written here", ...gpuTest },
+  async () => {
+    const d = await webgpuDevice([cpu, activations]);
+    // x [2, 2, 2]: channel 0 holds -1, 2 | -3, 4; channel 1 holds -5, -6 | 7, 0.
+    const x = d.tensor([-1, 2, -5, -6, -3, 4, 7, 0], [2, 2, 2]);
+    const dy = d.tensor([1, 1, 1, 2, 3, 1, 1, 9], [2, 2, 2]);
+    assert.deepEqual([...await functional.preluAlphaGrad(dy, x).data()], [-10, -17]);
+  },
+);
 
 Deno.test({
   name: "preluWebgpu finds each element's channel across bound ranges of a split tensor",

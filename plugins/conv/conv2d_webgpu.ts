@@ -42,180 +42,211 @@ import {
 import { type Conv2dAttrs, type ConvGeometry, convGeometry } from "./_geometry.ts";
 import type { Conv2dBackpropFilterAttrs, Conv2dBackpropInputAttrs } from "./conv2d_op.ts";
 
-/** Columns of a tile: invocations per workgroup. */
-const TILE_N = 64;
+/** Invocations per workgroup. */
+const LANES = 64;
+/** Columns each invocation of `conv2d` and `conv2dBackpropInput` computes, `LANES` apart. */
+const COLS = 4;
 /** Largest z extent of a dispatch. */
 const MAX_LAYERS = 65535;
-/** Floats of workgroup memory for the staged A chunk: 16 KiB, WebGPU's default limit. */
-const STAGE = 4096;
 
-/** Rows of a tile for a GEMM with `m` rows: 4, 8 or 16 (a multiple of 4: rows travel as vec4). */
+/** Rows of a tile for a GEMM with `m` rows: 1, 2, 4, 8 or 16. */
 function tileRows(m: number): number {
-  return m <= 4 ? 4 : m <= 8 ? 8 : 16;
+  return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : m <= 8 ? 8 : 16;
 }
 
 /** `f(0) … f(n − 1)` joined by newlines. */
-function lines(n: number, f: (i: number) => string): string {
+function each(n: number, f: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => f(i)).join("\n");
+}
+
+/** `f(m, u)` for every row `m < r` and column `u < c`, joined by newlines. */
+function eachCell(r: number, c: number, f: (m: number, u: number) => string): string {
+  return each(r * c, (i) => f(Math.floor(i / c), i % c));
 }
 
 /**
  * The parameter words, unpacked at the top of every shader: the geometry, then the GEMM's rows `M`
- * and columns `N`, the number of row tiles, the A rows staged per chunk (kernel rows for the first two
- * ops), and for `conv2dBackpropFilter` the reduction span of one workgroup and the number of spans.
- * Invocations past the last column clamp their column and store nothing: they still help stage A.
+ * and columns `N`, the number of row tiles, and for `conv2dBackpropFilter` the reduction span of one
+ * workgroup and the number of spans.
  */
 const UNPACK = `
   let n = params[0]; let cIn = params[1]; let h = params[2]; let w = params[3];
   let cOut = params[4]; let kh = params[5]; let kw = params[6]; let oh = params[7]; let ow = params[8];
   let sh = params[9]; let sw = params[10]; let ph = i32(params[11]); let pw = i32(params[12]);
   let dh = params[13]; let dw = params[14]; let cg = params[15]; let og = params[16];
-  let M = params[17]; let N = params[18]; let mTiles = params[19]; let chunk = params[20];
-  let kSpan = params[21]; let splits = params[22];
+  let M = params[17]; let N = params[18]; let mTiles = params[19]; let kSpan = params[20]; let splits = params[21];
   let khw = kh * kw; let hw = h * w; let plane = oh * ow;
-  let col = (wid.x + wid.y * nwg.x) * ${TILE_N}u + lid;
-  let inside = col < N;
-  let cl = min(col, N - 1u);`;
+  let tile = wid.x + wid.y * nwg.x;`;
 
-/** Workgroup memory and entry point: one invocation per column of a 64-column tile. */
-const MAIN = `var<workgroup> ws: array<vec4f, ${STAGE / 4}>;
-@compute @workgroup_size(${TILE_N}) fn main(@builtin(workgroup_id) wid: vec3u,
+const MAIN = `@compute @workgroup_size(${LANES}) fn main(@builtin(workgroup_id) wid: vec3u,
     @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)`;
 
-/** Row sums as vec4s: declarations, the multiply-add of `v` by staged entry `s`, and the stores. */
-function accumulators(r: number) {
-  const v = r / 4;
-  return {
-    declare: lines(v, (i) => `  var a${i} = vec4f();`),
-    add: (indent: string) => lines(v, (i) => `${indent}a${i} += v * ws[s + ${i}u];`),
-    store: (index: (m: string) => string) =>
-      `  if (inside) {\n${
-        lines(r, (m) => `    if (m0 + ${m}u < M) { out[${index(`${m}u`)}] = a${m >> 2}[${m & 3}]; }`)
-      }\n  }`,
-  };
-}
+/**
+ * The columns `col0…` of an invocation of a `LANES·COLS`-column tile (`live${u}` when inside, `cl${u}`
+ * clamped), and the early exit when it has none.
+ */
+const COLUMNS = `  let first = tile * ${LANES * COLS}u + lid;
+  if (first >= N) { return; }
+${
+  each(COLS, (u) =>
+    `  let col${u} = first + ${u * LANES}u; let live${u} = col${u} < N; let cl${u} = min(col${u}, N - 1u);`)
+}`;
 
-/** Stages `count` A values, row index `m = e % R` fastest, as `ws[t·R/4 + m/4][m % 4]`; `value` reads entry (m, t). */
-function stage(r: number, count: string, value: string): string {
-  return `    workgroupBarrier();
-    for (var e = lid; e < ${count}; e += ${TILE_N}u) {
-      let m = e % ${r}u; let t = e / ${r}u;
-      ws[t * ${r / 4}u + m / 4u][m % 4u] = ${value};
-    }
-    workgroupBarrier();`;
-}
-
-/** `conv2d`, `R` output channels per tile: in0 = x (gathered), in1 = w (staged per kernel rows). */
-export function forwardCode(r: number): string {
-  const acc = accumulators(r);
+/** `conv2d`, `r` output channels × `COLS` output positions per invocation: in0 = x, in1 = w. */
+function forwardCode(r: number): string {
   return `${bindings(2)}
 ${MAIN} {
   ${UNPACK}
+${COLUMNS}
   let m0 = wid.z % mTiles * ${r}u; let g = wid.z / mTiles;
-  let b = cl / plane; let pos = cl % plane;
-  let iy0 = i32(pos / ow * sh) - ph; let ix0 = i32(pos % ow * sw) - pw;
-  let K = cg * khw; let xg = (b * cIn + g * cg) * h;
-${acc.declare}
-  for (var r0 = 0u; r0 < cg * kh; r0 += chunk) {
-    let rows = min(chunk, cg * kh - r0);
-${stage(r, `rows * kw * ${r}u`, `in1[(g * og + min(m0 + m, M - 1u)) * K + r0 * kw + t]`)}
-    for (var rr = 0u; rr < rows; rr++) {
-      let cp = r0 + rr;
-      let y = iy0 + i32(cp % kh * dh);
-      if (y < 0 || y >= i32(h)) { continue; }
-      let xr = (xg + cp / kh * h + u32(y)) * w;
+  let K = cg * khw;
+  // Filter rows of the tile; rows past M repeat the last one and are not stored.
+${each(r, (m) => `  let w${m} = (g * og + min(m0 + ${m}u, M - 1u)) * K;`)}
+${
+    each(COLS, (u) =>
+      `  let b${u} = cl${u} / plane; let pos${u} = cl${u} % plane;
+  let iy${u} = i32(pos${u} / ow * sh) - ph; let ix${u} = i32(pos${u} % ow * sw) - pw;
+  let xg${u} = (b${u} * cIn + g * cg) * h;`)
+  }
+${eachCell(r, COLS, (m, u) => `  var a${m}_${u} = 0.0;`)}
+  var k = 0u;
+  for (var c = 0u; c < cg; c++) {
+    for (var p = 0u; p < kh; p++) {
+      let ty = i32(p * dh);
+${
+    each(COLS, (u) =>
+      `      let y${u} = iy${u} + ty; let ok${u} = live${u} && y${u} >= 0 && y${u} < i32(h);
+      let xr${u} = (xg${u} + c * h + u32(max(y${u}, 0))) * w;`)
+  }
       for (var q = 0u; q < kw; q++) {
-        let x = ix0 + i32(q * dw);
-        if (x < 0 || x >= i32(w)) { continue; }
-        let v = in0[xr + u32(x)];
-        let s = (rr * kw + q) * ${r / 4}u;
-${acc.add("        ")}
+        let tx = i32(q * dw);
+${each(r, (m) => `        let f${m} = in1[w${m} + k];`)}
+${
+    each(COLS, (u) =>
+      `        var v${u} = 0.0;
+        { let x = ix${u} + tx; if (ok${u} && x >= 0 && x < i32(w)) { v${u} = in0[xr${u} + u32(x)]; } }`)
+  }
+${eachCell(r, COLS, (m, u) => `        a${m}_${u} += v${u} * f${m};`)}
+        k++;
       }
     }
   }
-  let o = (b * cOut + g * og + m0) * plane + pos;
-${acc.store((m) => `o + ${m} * plane`)}
+${
+    each(COLS, (u) =>
+      `  if (live${u}) {
+    let o = (b${u} * cOut + g * og + m0) * plane + pos${u};
+${each(r, (m) => `    if (m0 + ${m}u < M) { out[o + ${m}u * plane] = a${m}_${u}; }`)}
+  }`)
+  }
 }`;
 }
 
-/** `conv2dBackpropInput`, `R` input channels per tile: in0 = dy (gathered), in1 = w (staged per kernel rows). */
+/** `conv2dBackpropInput`, `r` input channels × `COLS` input positions per invocation: in0 = dy, in1 = w. */
 function backpropInputCode(r: number): string {
-  const acc = accumulators(r);
   return `${bindings(2)}
 ${MAIN} {
   ${UNPACK}
+${COLUMNS}
   let m0 = wid.z % mTiles * ${r}u; let g = wid.z / mTiles;
-  let b = cl / hw; let pos = cl % hw;
-  let ty0 = i32(pos / w) + ph; let tx0 = i32(pos % w) + pw;
-  let dyg = (b * cOut + g * og) * plane;
-${acc.declare}
-  for (var r0 = 0u; r0 < og * kh; r0 += chunk) {
-    let rows = min(chunk, og * kh - r0);
+  // Channel offsets of the tile's rows inside a filter row; rows past M repeat the last one.
+${each(r, (m) => `  let c${m} = min(m0 + ${m}u, M - 1u) * khw;`)}
 ${
-    stage(
-      r,
-      `rows * kw * ${r}u`,
-      `in1[((g * og + (r0 + t / kw) / kh) * cg + min(m0 + m, M - 1u)) * khw + (r0 + t / kw) % kh * kw + t % kw]`,
-    )
+    each(COLS, (u) =>
+      `  let b${u} = cl${u} / hw; let pos${u} = cl${u} % hw;
+  let ty${u} = i32(pos${u} / w) + ph; let tx${u} = i32(pos${u} % w) + pw;
+  let dg${u} = (b${u} * cOut + g * og) * plane;`)
   }
-    for (var rr = 0u; rr < rows; rr++) {
-      let op = r0 + rr;
-      let ty = ty0 - i32(op % kh * dh);
-      if (ty < 0) { continue; }
-      var i = u32(ty);
-      if (sh != 1u) { i = i / sh; if (i * sh != u32(ty)) { continue; } }
-      if (i >= oh) { continue; }
-      let dyr = dyg + op / kh * plane + i * ow;
+${eachCell(r, COLS, (m, u) => `  var a${m}_${u} = 0.0;`)}
+  for (var o = 0u; o < og; o++) {
+    let wo = (g * og + o) * cg * khw;
+    for (var p = 0u; p < kh; p++) {
+      let py = i32(p * dh);
+${
+    each(COLS, (u) =>
+      `      var ok${u} = false; var dr${u} = 0u;
+      {
+        let t = ty${u} - py;
+        if (live${u} && t >= 0) {
+          var i = u32(t);
+          if (sh != 1u) { i = i / sh; }
+          ok${u} = i * sh == u32(t) && i < oh;
+          dr${u} = dg${u} + o * plane + i * ow;
+        }
+      }`)
+  }
       for (var q = 0u; q < kw; q++) {
-        let tx = tx0 - i32(q * dw);
-        if (tx < 0) { break; }
-        var j = u32(tx);
-        if (sw != 1u) { j = j / sw; if (j * sw != u32(tx)) { continue; } }
-        if (j >= ow) { continue; }
-        let v = in0[dyr + j];
-        let s = (rr * kw + q) * ${r / 4}u;
-${acc.add("        ")}
+        let wq = wo + p * kw + q;
+${each(r, (m) => `        let f${m} = in1[wq + c${m}];`)}
+        let qx = i32(q * dw);
+${
+    each(COLS, (u) =>
+      `        var v${u} = 0.0;
+        {
+          let t = tx${u} - qx;
+          if (ok${u} && t >= 0) {
+            var j = u32(t);
+            if (sw != 1u) { j = j / sw; }
+            if (j * sw == u32(t) && j < ow) { v${u} = in0[dr${u} + j]; }
+          }
+        }`)
+  }
+${eachCell(r, COLS, (m, u) => `        a${m}_${u} += v${u} * f${m};`)}
       }
     }
   }
-  let o = (b * cIn + g * cg + m0) * hw + pos;
-${acc.store((m) => `o + ${m} * hw`)}
+${
+    each(COLS, (u) =>
+      `  if (live${u}) {
+    let o = (b${u} * cIn + g * cg + m0) * hw + pos${u};
+${each(r, (m) => `    if (m0 + ${m}u < M) { out[o + ${m}u * hw] = a${m}_${u}; }`)}
+  }`)
+  }
 }`;
 }
 
 /**
- * `conv2dBackpropFilter`, `R` output channels per tile: in0 = x (gathered), in1 = dy (staged per
- * `STAGE / R` output positions). Span `s` of the reduction writes `out[s·cOut·N + …]`.
+ * `conv2dBackpropFilter`: a workgroup owns `r` output channels × `LANES / r` filter taps and one
+ * span of the reduction over output positions, which its invocations split (position `k0 + lid`,
+ * then every `LANES`-th); their sums meet in workgroup memory. in0 = x, in1 = dy. Span `s` writes
+ * `out[s·cOut·N + …]`.
  */
-function backpropFilterCode(r: number): string {
-  const acc = accumulators(r);
+export function backpropFilterCode(r: number): string {
+  const c = LANES / r;
   return `${bindings(2)}
+var<workgroup> part: array<f32, ${LANES * LANES}>;
 ${MAIN} {
   ${UNPACK}
+  if (tile * ${c}u >= N) { return; }
   let m0 = wid.z % mTiles * ${r}u; let split = wid.z / mTiles % splits; let g = wid.z / (mTiles * splits);
-  let c = cl / khw; let pq = cl % khw;
-  let oy = i32(pq / kw * dh) - ph; let ox = i32(pq % kw * dw) - pw;
-  let xc = (g * cg + c) * hw;
-${acc.declare}
-  let k0 = split * kSpan;
-  let k1 = min(n * plane, k0 + kSpan);
-  for (var c0 = k0; c0 < k1; c0 += chunk) {
-    let count = min(chunk, k1 - c0);
-${stage(r, `count * ${r}u`, `in1[((c0 + t) / plane * cOut + g * og + min(m0 + m, M - 1u)) * plane + (c0 + t) % plane]`)}
-    var b = c0 / plane; var i = c0 % plane / ow; var j = c0 % ow;
-    for (var t = 0u; t < count; t++) {
-      let y = i32(i * sh) + oy; let x = i32(j * sw) + ox;
-      if (inside && y >= 0 && y < i32(h) && x >= 0 && x < i32(w)) {
-        let v = in0[b * cIn * hw + xc + u32(y) * w + u32(x)];
-        let s = t * ${r / 4}u;
-${acc.add("        ")}
-      }
-      j++;
-      if (j == ow) { j = 0u; i++; if (i == oh) { i = 0u; b++; } }
-    }
+  // dy channel offsets of the tile's rows; rows past M repeat the last one and are not stored.
+${each(r, (m) => `  let d${m} = (g * og + min(m0 + ${m}u, M - 1u)) * plane;`)}
+${
+    each(c, (u) =>
+      `  let live${u} = tile * ${c}u + ${u}u < N; let cl${u} = min(tile * ${c}u + ${u}u, N - 1u);
+  let oy${u} = i32(cl${u} % khw / kw * dh) - ph; let ox${u} = i32(cl${u} % kw * dw) - pw;
+  let xc${u} = (g * cg + cl${u} / khw) * hw;`)
   }
-  let o = (split * cOut + g * og + m0) * N + cl;
-${acc.store((m) => `o + ${m} * N`)}
+${eachCell(r, c, (m, u) => `  var a${m}_${u} = 0.0;`)}
+  let k1 = min(n * plane, (split + 1u) * kSpan);
+  for (var k = split * kSpan + lid; k < k1; k += ${LANES}u) {
+    let b = k / plane; let pos = k % plane;
+    let yb = i32(pos / ow * sh); let xb = i32(pos % ow * sw); let xo = b * cIn * hw;
+    let dk = b * cOut * plane + pos;
+${each(r, (m) => `    let e${m} = in1[dk + d${m}];`)}
+${
+    each(c, (u) =>
+      `    var v${u} = 0.0;
+    { let y = yb + oy${u}; let x = xb + ox${u};
+      if (live${u} && y >= 0 && y < i32(h) && x >= 0 && x < i32(w)) { v${u} = in0[xo + xc${u} + u32(y) * w + u32(x)]; } }`)
+  }
+${eachCell(r, c, (m, u) => `    a${m}_${u} += e${m} * v${u};`)}
+  }
+${eachCell(r, c, (m, u) => `  part[${(m * c + u) * LANES}u + lid] = a${m}_${u};`)}
+  workgroupBarrier();
+  var s = 0.0;
+  for (var l = 0u; l < ${LANES}u; l++) { s += part[lid * ${LANES}u + l]; }
+  let m = lid / ${c}u; let col = tile * ${c}u + lid % ${c}u;
+  if (m0 + m < M && col < N) { out[(split * cOut + g * og + m0 + m) * N + col] = s; }
 }`;
 }
 
@@ -243,12 +274,12 @@ const forwardCodes = codeCache(forwardCode);
 const backpropInputCodes = codeCache(backpropInputCode);
 const backpropFilterCodes = codeCache(backpropFilterCode);
 
-/** A launch: GEMM rows and columns, tile height, staged rows per chunk, reduction span and spans. */
+/** A launch: GEMM rows and columns, rows and columns of a workgroup's tile, reduction span and spans. */
 interface Launch {
   readonly m: number;
   readonly n: number;
   readonly r: number;
-  readonly chunk: number;
+  readonly tileCols: number;
   readonly kSpan: number;
   readonly splits: number;
 }
@@ -258,7 +289,7 @@ function params(g: ConvGeometry, l: Launch): number[] {
   const mTiles = Math.ceil(l.m / l.r);
   return [
     ...[n, cIn, h, w, cOut, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, cg, og],
-    ...[l.m, l.n, mTiles, l.chunk, l.kSpan, l.splits],
+    ...[l.m, l.n, mTiles, l.kSpan, l.splits],
   ];
 }
 
@@ -268,7 +299,7 @@ function params(g: ConvGeometry, l: Launch): number[] {
  * @throws {RangeError} If z exceeds the dispatch limit, suggesting `--backend cpu`.
  */
 function launchGrid(op: string, g: ConvGeometry, l: Launch): [number, number, number] {
-  const tiles = Math.ceil(l.n / TILE_N);
+  const tiles = Math.ceil(l.n / l.tileCols);
   const x = Math.min(tiles, 65535);
   const z = g.groups * l.splits * Math.ceil(l.m / l.r);
   if (z > MAX_LAYERS) {
@@ -279,12 +310,7 @@ function launchGrid(op: string, g: ConvGeometry, l: Launch): [number, number, nu
   return [x, Math.ceil(tiles / x), z];
 }
 
-/**
- * Runs `conv2d` or `conv2dBackpropInput` (GEMMs whose A chunks are whole kernel rows), or returns
- * zeros when there is nothing to sum.
- *
- * @throws {RangeError} If one kernel row of the tile does not fit the staging memory.
- */
+/** Runs `conv2d` or `conv2dBackpropInput`, or returns zeros when there is nothing to sum. */
 function runGemm(
   gpu: WebGpuBackend,
   op: string,
@@ -296,19 +322,10 @@ function runGemm(
   outputSize: number,
 ): GpuStorage {
   if (outputSize === 0 || g.cg === 0 || g.og === 0) return gpu.create(outputSize);
-  const r = tileRows(m);
-  const chunk = Math.floor(STAGE / (g.kw * r));
-  if (chunk === 0) {
-    throw new RangeError(
-      `Cannot run op "${op}" on backend "webgpu": a kernel ${g.kw} wide exceeds the ${
-        STAGE / r
-      } taps of a staged row; use --backend cpu`,
-    );
-  }
-  const l: Launch = { m, n, r, chunk, kSpan: 0, splits: 1 };
+  const l: Launch = { m, n, r: tileRows(m), tileCols: LANES * COLS, kSpan: 0, splits: 1 };
   return runKernel(gpu, {
     op,
-    code: code(r),
+    code: code(l.r),
     inputs,
     outputSize,
     params: params(g, l),
@@ -366,10 +383,10 @@ export const conv2dBackpropInputWebgpu: Kernel<GpuStorage, Conv2dBackpropInputAt
   },
 });
 
-/** Smallest reduction span of one `conv2dBackpropFilter` workgroup. */
-const MIN_SPAN = 256;
+/** Smallest reduction span of one `conv2dBackpropFilter` workgroup (16 positions per invocation). */
+const MIN_SPAN = 16 * LANES;
 /** Workgroups that `conv2dBackpropFilter` aims for when it splits the reduction. */
-const TARGET_WORKGROUPS = 256;
+const TARGET_WORKGROUPS = 128;
 
 /**
  * The `conv2dBackpropFilter` kernel for the `"webgpu"` backend: an implicit GEMM over filter taps whose
@@ -396,11 +413,11 @@ export const conv2dBackpropFilterWebgpu: Kernel<GpuStorage, Conv2dBackpropFilter
     const g = convGeometry(op, x.shape, attrs.filterShape, attrs);
     const size = sizeOf(outShape), k = g.n * g.oh * g.ow;
     if (size === 0 || k === 0) return gpu.create(size);
-    const m = g.og, n = g.cg * g.kh * g.kw, r = tileRows(m);
-    const tiles = g.groups * Math.ceil(m / r) * Math.ceil(n / TILE_N);
+    const m = g.og, n = g.cg * g.kh * g.kw, r = tileRows(m), tileCols = LANES / r;
+    const tiles = g.groups * Math.ceil(m / r) * Math.ceil(n / tileCols);
     const wanted = Math.max(1, Math.floor(TARGET_WORKGROUPS / tiles));
     const kSpan = Math.max(MIN_SPAN, Math.ceil(k / wanted));
-    const l: Launch = { m, n, r, chunk: STAGE / r, kSpan, splits: Math.ceil(k / kSpan) };
+    const l: Launch = { m, n, r, tileCols, kSpan, splits: Math.ceil(k / kSpan) };
     const code = backpropFilterCodes(r), words = params(g, l), workgroups = launchGrid(op, g, l);
     if (l.splits === 1) {
       return runKernel(gpu, { op, code, inputs: [x, dy], outputSize: size, params: words, workgroups });

@@ -142,4 +142,3 @@ export function meanOfRows(
   backend.release(rows.buffer); // returns to the pool once the recorded passes are submitted
   return mean;
 }
-

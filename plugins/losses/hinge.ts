@@ -58,7 +58,9 @@ function hinge(p: 1 | 2, options: HingeOptions): Loss<HingeOptions> {
           `Cannot compute loss ${name}: predictions must be [batch, classes] and targets [batch]: current shapes are [${scores.shape}] and [${targets.shape}]`,
         );
       }
-      if (ctx?.labels?.length === scores.shape[0]) checkLabels(`compute ${name}`, ctx.labels, scores.shape[1]);
+      if (ctx?.labels?.length === scores.shape[0]) {
+        checkLabels(`compute ${name}`, ctx.labels, scores.shape[1]);
+      }
       return multiClassHingeLoss(scores, targets, { p });
     },
   };

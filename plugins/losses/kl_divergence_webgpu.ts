@@ -30,7 +30,9 @@ const TARGET = `
 const target = "select(select(b, a + b, j == c), a * in1[o + j] + b, rows)";
 
 // in0 logits [n, k], in1 targets [n] or [n, k]; out: one loss per row.
-const lossCode = rowCode(2, `${ROW_LOG_SUM_EXP}${TARGET}
+const lossCode = rowCode(
+  2,
+  `${ROW_LOG_SUM_EXP}${TARGET}
   var plogp = 0.0;
   var px = 0.0;
   var mass = 0.0;
@@ -43,17 +45,21 @@ const lossCode = rowCode(2, `${ROW_LOG_SUM_EXP}${TARGET}
   plogp = rowSum(plogp, lid);
   px = rowSum(px, lid);
   mass = rowSum(mass, lid);
-  if (lid == 0u) { out[row] = plogp - px + mass * lse; }`);
+  if (lid == 0u) { out[row] = plogp - px + mass * lse; }`,
+);
 
 // in0 logits, in1 targets, in2 dy; out [n, k].
-const gradCode = rowCode(3, `${ROW_LOG_SUM_EXP}${TARGET}
+const gradCode = rowCode(
+  3,
+  `${ROW_LOG_SUM_EXP}${TARGET}
   var mass = 0.0;
   for (var j = lid; j < k; j += ${ROW_LANES}u) { mass += ${target}; }
   mass = rowSum(mass, lid);
   let f = in2[0] / f32(n);
   for (var j = lid; j < k; j += ${ROW_LANES}u) {
     out[o + j] = (mass * exp(in0[o + j] - lse) - ${target}) * f;
-  }`);
+  }`,
+);
 
 /** The parameter words after `[n, k]`: target form and the smoothing coefficients. */
 function targetParams(targetRank: number, k: number, eps: number): number[] {

@@ -19,7 +19,9 @@ import { meanOfRows, ROW_LANES, rowCode } from "./_rows_webgpu.ts";
 import type { MultiClassHingeAttrs } from "./multi_class_hinge_op.ts";
 
 // in0 scores [n, k], in1 labels [n]; params [n, k, p]; out: one loss per row.
-const lossCode = rowCode(2, `
+const lossCode = rowCode(
+  2,
+  `
   let c = u32(in1[row]);
   let squared = params[2] == 2u;
   var acc = 0.0;
@@ -28,7 +30,8 @@ const lossCode = rowCode(2, `
     if (m > 0.0) { acc += select(m, m * m, squared); }
   }
   acc = rowSum(acc, lid);
-  if (lid == 0u) { out[row] = acc; }`);
+  if (lid == 0u) { out[row] = acc; }`,
+);
 
 // in0 scores, in1 labels, in2 dy; params [n·k, k, p, n]; one invocation per score.
 const gradCode = `${bindings(3)}${PRELUDE}

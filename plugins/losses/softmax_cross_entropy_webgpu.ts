@@ -19,16 +19,22 @@ import { meanOfRows, ROW_LANES, ROW_LOG_SUM_EXP, rowCode, runRows } from "./_row
 type NoAttrs = Record<string, never>;
 
 // in0 logits [n, k], in1 labels [n]; out: one loss per row.
-const lossCode = rowCode(2, `${ROW_LOG_SUM_EXP}
-  if (lid == 0u) { out[row] = lse - in0[o + u32(in1[row])]; }`);
+const lossCode = rowCode(
+  2,
+  `${ROW_LOG_SUM_EXP}
+  if (lid == 0u) { out[row] = lse - in0[o + u32(in1[row])]; }`,
+);
 
 // in0 logits, in1 labels, in2 dy; out [n, k].
-const gradCode = rowCode(3, `${ROW_LOG_SUM_EXP}
+const gradCode = rowCode(
+  3,
+  `${ROW_LOG_SUM_EXP}
   let c = u32(in1[row]);
   let f = in2[0] / f32(n);
   for (var j = lid; j < k; j += ${ROW_LANES}u) {
     out[o + j] = (exp(in0[o + j] - lse) - select(0.0, 1.0, j == c)) * f;
-  }`);
+  }`,
+);
 
 /** WebGPU kernel of `softmaxCrossEntropy`: a row pass and a mean pass; labels are not range-checked. */
 export const softmaxCrossEntropyWebgpu: Kernel<GpuStorage, NoAttrs> = defineKernel<GpuStorage, NoAttrs>({

@@ -17,14 +17,20 @@ function logitsWithExtremes(n: number, k: number): Float32Array {
 // k above the 64 lanes of a row, n above the 256 lanes of the mean pass, and the degenerate 1 × 1.
 const cases: [number, number][] = [[1, 1], [1, 3], [5, 10], [16, 7], [3, 300], [300, 4]];
 
-Deno.test({ name: "softmaxCrossEntropyWebgpu and its gradient kernel agree with their references", ...gpuTest }, async () => {
+Deno.test({
+  name: "softmaxCrossEntropyWebgpu and its gradient kernel agree with their references",
+  ...gpuTest,
+}, async () => {
   const device = await webgpuDevice([cpu, losses]);
   for (const [n, k] of cases) {
     for (const x of [uniform(rng, n * k, -3, 3), logitsWithExtremes(n, k)]) {
       const logits = { values: x, shape: [n, k] }, labels = { values: labelsFor(n, k), shape: [n] };
       await matchesReference(device, softmaxCrossEntropyOp, [logits, labels], {}, { atol: 1e-4, rtol: 1e-4 });
       const dy = { values: Float32Array.of(1.5), shape: [] };
-      await matchesReference(device, softmaxCrossEntropyGradOp, [logits, labels, dy], {}, { atol: 1e-6, rtol: 1e-4 });
+      await matchesReference(device, softmaxCrossEntropyGradOp, [logits, labels, dy], {}, {
+        atol: 1e-6,
+        rtol: 1e-4,
+      });
     }
   }
 });
@@ -41,19 +47,25 @@ async function lossAndGradient(device: Device, scores: Float32Array, labels: Flo
   return [await loss.data(), await grad.data()];
 }
 
-Deno.test({ name: "softmaxCrossEntropy loss and its gradient on WebGPU equal those on the CPU", ...gpuTest }, async () => {
-  const gpu = await webgpuDevice([cpu, losses]);
-  const host = await new Registry().use(cpu).use(losses).device("cpu");
-  for (const [n, k] of [[8, 10], [2, 130]]) {
-    const scores = uniform(rng, n * k, -3, 3), labels = labelsFor(n, k);
-    const [gotLoss, gotGrad] = await lossAndGradient(gpu, scores, labels, k);
-    const [wantLoss, wantGrad] = await lossAndGradient(host, scores, labels, k);
-    assertClose(gotLoss, wantLoss, { atol: 1e-5, rtol: 1e-4, label: "loss" });
-    assertClose(gotGrad, wantGrad, { atol: 1e-6, rtol: 1e-4, label: "gradient" });
-  }
-});
+Deno.test(
+  { name: "softmaxCrossEntropy loss and its gradient on WebGPU equal those on the CPU", ...gpuTest },
+  async () => {
+    const gpu = await webgpuDevice([cpu, losses]);
+    const host = await new Registry().use(cpu).use(losses).device("cpu");
+    for (const [n, k] of [[8, 10], [2, 130]]) {
+      const scores = uniform(rng, n * k, -3, 3), labels = labelsFor(n, k);
+      const [gotLoss, gotGrad] = await lossAndGradient(gpu, scores, labels, k);
+      const [wantLoss, wantGrad] = await lossAndGradient(host, scores, labels, k);
+      assertClose(gotLoss, wantLoss, { atol: 1e-5, rtol: 1e-4, label: "loss" });
+      assertClose(gotGrad, wantGrad, { atol: 1e-6, rtol: 1e-4, label: "gradient" });
+    }
+  },
+);
 
-Deno.test({ name: "softmaxCrossEntropy loss on WebGPU rejects a bad label in ctx.labels before any kernel runs", ...gpuTest }, async () => {
+Deno.test({
+  name: "softmaxCrossEntropy loss on WebGPU rejects a bad label in ctx.labels before any kernel runs",
+  ...gpuTest,
+}, async () => {
   const device = await webgpuDevice([cpu, losses]);
   const labels = Float32Array.of(0, 3);
   const ctx = { training: true, rng, labels };

@@ -1,36 +1,43 @@
 /**
  * WebGPU kernels of `generalizedEigenvalues` and `generalizedEigenvaluesGrad`, for `d ≤ 64`.
  *
- * Design notes: the matrices are the embedding width squared, so each op is ONE workgroup of 256
+ * Design notes: the matrices are the embedding width squared, so the solve is ONE workgroup of 256
  * invocations that does the whole reduction of `generalized_eigen_solver.ts` in float32:
  *
  * 1. Cholesky `S_w = L Lᵀ` of the symmetric part, column by column (the pivot on one lane, the
  *    column below it on all lanes);
  * 2. `M = L⁻¹ S_b L⁻ᵀ` by two forward substitutions (one lane per column) with a transpose between,
  *    then symmetrised;
- * 3. cyclic Jacobi on M in workgroup memory, in round-robin ("tournament") order: each of the
- *    `d − 1` steps of a sweep rotates `⌊d/2⌋` disjoint pairs at once (their 2×2 blocks do not
- *    interact), rows then columns, accumulating `U`. Sweeps stop when the off-diagonal mass is below
- *    1e-12 of the total (float32 round-off), after at most 30;
- * 4. eigenvalues sorted ascending by rank (lane i counts the values below its own);
- * 5. for the gradient op, `V = L⁻ᵀ U` (back substitution, one lane per column) and
- *    `G = V diag(w) Vᵀ` with each column's weight taken at its sorted rank; `G[i][j]` and `G[j][i]`
- *    are written from one sum, so G is exactly symmetric.
+ * 3. cyclic Jacobi on M in round-robin ("tournament") order: each of the `d − 1` steps of a sweep
+ *    rotates `⌊d/2⌋` disjoint pairs at once (their 2×2 blocks do not interact), rows then columns,
+ *    accumulating `U`. Sweeps stop when the off-diagonal mass (a tree reduction in workgroup
+ *    memory) is below 1e-12 of the total, i.e. at float32 round-off, after at most 30;
+ * 4. eigenvalues sorted ascending by rank (lane i counts the values below its own and writes its
+ *    value at that rank);
+ * 5. for the gradient op, `V = L⁻ᵀ U` (back substitution, one lane per column), each column's weight
+ *    `w[rank]`, then a second, elementwise pass `G = V diag(w) Vᵀ` (one invocation per element;
+ *    `G[i][j]` and `G[j][i]` are the same sum, so G is exactly symmetric).
  *
- * M lives in workgroup memory with a row stride of the capacity `D` (16, 32 or 64: one pipeline per
- * capacity, chosen from d); L and U live in a scratch storage buffer bound after `params`
- * (binding k + 2), as `2·d²` floats. Float32 loses about `cond(S_w)·2⁻²⁴` of relative accuracy in
- * the reduction: on well-conditioned inputs results match the float64 reference to ~1e-4.
+ * Where the matrices live: in a storage workspace (the solve pass's output, `layout(d)`), not in
+ * workgroup memory. WGSL zero-initialises workgroup memory, and on Mesa's llvmpipe (the software
+ * adapter tests run on) compiling a shader with a 4096-float workgroup array took ~100 s (256
+ * floats: 0.8 s, 1024: 6.5 s); with the workspace in storage the solve compiles in under a second.
+ * One workgroup's 3·d² floats (48 KiB at d = 64) stay in a real GPU's L1/L2 cache, and the solve is
+ * bound by its ~3 barriers per Jacobi step, not by memory. Only the reduction tree and two flags
+ * are workgroup variables. Loop bounds travel in `params` (the sweep cap too), so LLVM does not
+ * unroll the sweeps.
+ *
+ * Float32 loses about `cond(S_w)·2⁻²⁴` of relative accuracy in the reduction: on well-conditioned
+ * inputs results match the float64 reference to ~1e-4.
  *
  * A kernel cannot read GPU values back to throw, so where the CPU kernels raise a RangeError
  * (`S_w` not positive definite, non-finite values), these write NaN to every output value instead.
- * `d > 64`, or an adapter with too little workgroup memory, is refused with a RangeError before any
- * GPU work.
+ * `d > 64` is refused with a RangeError before any GPU work.
  * @module
  */
 import { defineKernel, type Kernel, type KernelInput } from "@cnnlab/core";
 import type { GpuStorage, WebGpuBackend } from "@cnnlab/backend-webgpu";
-import { assertBindable, bindings, f32bits, paramsBuffer, record } from "@cnnlab/backend-webgpu/dispatch";
+import { bindings, f32bits, PRELUDE, runKernel } from "@cnnlab/backend-webgpu/dispatch";
 
 type NoAttrs = Record<string, never>;
 
@@ -42,28 +49,32 @@ const MAX_SWEEPS = 30;
 const TOLERANCE = 1e-12;
 const LANES = 256;
 
-/** Workgroup memory of the capacity-`cap` shader, in bytes. */
-function workgroupBytes(cap: number): number {
-  // m (cap²), rc + rs (cap/2 each), red (256 vec2), rank + wk (cap each), flag + done.
-  return 4 * (cap * cap + cap + 2 * LANES + 2 * cap + 2);
+/** Lanes that reduce the off-diagonal mass (the workgroup-memory tree is this wide). */
+const REDUCE_LANES = 64;
+
+/** Workspace layout (float offsets) for matrices of size d. */
+function layout(d: number) {
+  const dd = d * d;
+  // λ, L, U (then V), M, rotations (c, s per pair), weights by column.
+  const l = d, u = d + dd, m = d + 2 * dd, rot = d + 3 * dd, w = rot + d + 1;
+  return { l, u, m, rot, w, size: w + d };
 }
 
-/** WGSL of the kernel for capacity `cap` (matrix row stride); `grad` adds step 5. */
-function shader(cap: number, grad: boolean): string {
+/**
+ * WGSL of the solve pass; its output is the workspace of `layout(d)`: λ ascending, L, U (with
+ * `grad`: V = L⁻ᵀ U in its place, and each column's weight `w[rank]`), M and the rotations.
+ * Every matrix is row-major with stride d. params: [d, NaN bits, max sweeps].
+ */
+function solveCode(grad: boolean): string {
   const k = grad ? 3 : 2;
   return `${bindings(k)}
-@group(0) @binding(${k + 2}) var<storage, read_write> scratch: array<f32>;
-// params: [d, NaN bits]. scratch: L at [0, d²), U (then V) at [d², 2d²), row-major, stride d.
-const D = ${cap}u;
-var<workgroup> m: array<f32, ${cap * cap}>;
-var<workgroup> rc: array<f32, ${cap / 2}>;
-var<workgroup> rs: array<f32, ${cap / 2}>;
-var<workgroup> red: array<vec2f, ${LANES}>;
-var<workgroup> rank: array<u32, ${cap}>;
-var<workgroup> wk: array<f32, ${cap}>;
-var<workgroup> flag: u32;
+var<workgroup> red: array<vec2f, ${REDUCE_LANES}>;
+var<workgroup> flag: atomic<u32>; // set when S_w is not positive definite or a value is not finite
 var<workgroup> done: u32;
 
+fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+
+// Storage written by one lane and read by another needs both barriers.
 fn sync() { storageBarrier(); workgroupBarrier(); }
 
 // Players of pair e in step r of a round robin over dp (even) indices: index 0 stays, the others rotate.
@@ -77,79 +88,87 @@ fn pairOf(e: u32, r: u32, dp: u32) -> vec2u {
 @compute @workgroup_size(${LANES}) fn main(@builtin(local_invocation_index) lid: u32) {
   let d = params[0];
   let dd = d * d;
-  if (lid == 0u) { flag = 0u; }
-  // 1. Cholesky of (S_w + S_wᵀ)/2, lower triangle in m.
+  let lo = d;
+  let uo = d + dd;
+  let mo = d + 2u * dd;
+  let ro = d + 3u * dd;
+  let wo = ro + d + 1u;
+  // flag starts at 0: WGSL zero-initialises workgroup memory.
+  // 1. Cholesky of (S_w + S_wᵀ)/2 in M's place, column by column; then L and U = I.
   for (var t = lid; t < dd; t += ${LANES}u) {
     let i = t / d; let j = t % d;
-    m[i * D + j] = 0.5 * (in1[i * d + j] + in1[j * d + i]);
+    out[mo + t] = 0.5 * (in1[i * d + j] + in1[j * d + i]);
+    if (!finite(in1[t])) { atomicOr(&flag, 1u); }
   }
-  workgroupBarrier();
+  sync();
   for (var j = 0u; j < d; j++) {
     if (lid == 0u) {
-      var piv = m[j * D + j];
-      for (var q = 0u; q < j; q++) { piv -= m[j * D + q] * m[j * D + q]; }
-      if (!(piv > 0.0)) { flag = 1u; piv = 1.0; }
-      m[j * D + j] = sqrt(piv);
+      var piv = out[mo + j * d + j];
+      for (var q = 0u; q < j; q++) { piv -= out[mo + j * d + q] * out[mo + j * d + q]; }
+      if (!(piv > 0.0)) { atomicOr(&flag, 1u); piv = 1.0; }
+      out[mo + j * d + j] = sqrt(piv);
     }
-    workgroupBarrier();
-    let ljj = m[j * D + j];
+    sync();
+    let ljj = out[mo + j * d + j];
     for (var i = j + 1u + lid; i < d; i += ${LANES}u) {
-      var v = m[i * D + j];
-      for (var q = 0u; q < j; q++) { v -= m[i * D + q] * m[j * D + q]; }
-      m[i * D + j] = v / ljj;
+      var v = out[mo + i * d + j];
+      for (var q = 0u; q < j; q++) { v -= out[mo + i * d + q] * out[mo + j * d + q]; }
+      out[mo + i * d + j] = v / ljj;
     }
-    workgroupBarrier();
+    sync();
   }
   for (var t = lid; t < dd; t += ${LANES}u) {
     let i = t / d; let j = t % d;
-    scratch[t] = select(0.0, m[i * D + j], j <= i);
-    scratch[dd + t] = select(0.0, 1.0, i == j);
+    out[lo + t] = select(0.0, out[mo + t], j <= i);
+    out[uo + t] = select(0.0, 1.0, i == j);
   }
   sync();
   // 2. M = L⁻¹ S_b L⁻ᵀ: forward-solve the columns of (S_b + S_bᵀ)/2, transpose, forward-solve again.
   for (var t = lid; t < dd; t += ${LANES}u) {
     let i = t / d; let j = t % d;
-    m[i * D + j] = 0.5 * (in0[i * d + j] + in0[j * d + i]);
+    out[mo + t] = 0.5 * (in0[i * d + j] + in0[j * d + i]);
+    if (!finite(in0[t])) { atomicOr(&flag, 1u); }
   }
-  workgroupBarrier();
+  sync();
   for (var step = 0u; step < 2u; step++) {
     if (lid < d) {
       for (var i = 0u; i < d; i++) {
-        var v = m[i * D + lid];
-        for (var q = 0u; q < i; q++) { v -= scratch[i * d + q] * m[q * D + lid]; }
-        m[i * D + lid] = v / scratch[i * d + i];
+        var v = out[mo + i * d + lid];
+        for (var q = 0u; q < i; q++) { v -= out[lo + i * d + q] * out[mo + q * d + lid]; }
+        out[mo + i * d + lid] = v / out[lo + i * d + i];
       }
     }
-    workgroupBarrier();
+    sync();
     for (var t = lid; t < dd; t += ${LANES}u) {
       let i = t / d; let j = t % d;
       if (i < j) {
-        let upper = m[i * D + j];
-        let lower = m[j * D + i];
-        // First pass: transpose. Second pass: symmetrise.
-        m[i * D + j] = select(lower, 0.5 * (upper + lower), step == 1u);
-        m[j * D + i] = select(upper, 0.5 * (upper + lower), step == 1u);
+        let upper = out[mo + t];
+        let lower = out[mo + j * d + i];
+        // First step: transpose. Second step: symmetrise.
+        out[mo + t] = select(lower, 0.5 * (upper + lower), step == 1u);
+        out[mo + j * d + i] = select(upper, 0.5 * (upper + lower), step == 1u);
       }
     }
-    workgroupBarrier();
+    sync();
   }
-  // 3. Cyclic Jacobi, round-robin order, U accumulated in scratch.
+  // 3. Cyclic Jacobi, round-robin order, U accumulated beside M.
   let dp = d + (d & 1u);
   let pairs = dp / 2u;
   for (var sweep = 0u; sweep < ${MAX_SWEEPS}u; sweep++) {
-    var acc = vec2f(0.0);
-    for (var t = lid; t < dd; t += ${LANES}u) {
-      let i = t / d; let j = t % d;
-      let v = m[i * D + j];
-      acc += vec2f(select(v * v, 0.0, i == j), v * v);
+    if (lid < ${REDUCE_LANES}u) {
+      var acc = vec2f(0.0);
+      for (var t = lid; t < dd; t += ${REDUCE_LANES}u) {
+        let v = out[mo + t];
+        acc += vec2f(select(v * v, 0.0, t / d == t % d), v * v);
+      }
+      red[lid] = acc;
     }
-    red[lid] = acc;
     workgroupBarrier();
-    for (var s = ${LANES / 2}u; s > 0u; s = s >> 1u) {
+    for (var s = ${REDUCE_LANES / 2}u; s > 0u; s = s >> 1u) {
       if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
       workgroupBarrier();
     }
-    if (lid == 0u) { done = select(0u, 1u, red[0].x <= ${TOLERANCE} * red[0].y || flag == 1u); }
+    if (lid == 0u) { done = select(0u, 1u, red[0].x <= ${TOLERANCE} * red[0].y || atomicLoad(&flag) == 1u); }
     if (workgroupUniformLoad(&done) == 1u) { break; }
     for (var r = 0u; r + 1u < dp; r++) {
       if (lid < pairs) {
@@ -157,91 +176,94 @@ fn pairOf(e: u32, r: u32, dp: u32) -> vec2u {
         var c = 1.0;
         var s = 0.0;
         if (pq.y < d) {
-          let apq = m[pq.x * D + pq.y];
+          let apq = out[mo + pq.x * d + pq.y];
           if (apq != 0.0) {
             // The angle that zeroes m[p][q] (Rutishauser's stable form); theta² may overflow to
             // inf, which gives the identity rotation.
-            let theta = (m[pq.y * D + pq.y] - m[pq.x * D + pq.x]) / (2.0 * apq);
+            let theta = (out[mo + pq.y * d + pq.y] - out[mo + pq.x * d + pq.x]) / (2.0 * apq);
             let tn = select(-1.0, 1.0, theta >= 0.0) / (abs(theta) + sqrt(theta * theta + 1.0));
             c = 1.0 / sqrt(tn * tn + 1.0);
             s = tn * c;
           }
         }
-        rc[lid] = c;
-        rs[lid] = s;
+        out[ro + 2u * lid] = c;
+        out[ro + 2u * lid + 1u] = s;
       }
-      workgroupBarrier();
-      for (var t = lid; t < pairs * d; t += ${LANES}u) { // rows p, q of m
-        let e = t / d; let q = t % d;
+      sync();
+      for (var t = lid; t < pairs * d; t += ${LANES}u) { // rows p, q of M
+        let e = t / d; let col = t % d;
         let pq = pairOf(e, r, dp);
         if (pq.y < d) {
-          let c = rc[e]; let s = rs[e];
-          let ap = m[pq.x * D + q]; let aq = m[pq.y * D + q];
-          m[pq.x * D + q] = c * ap - s * aq;
-          m[pq.y * D + q] = s * ap + c * aq;
+          let c = out[ro + 2u * e]; let s = out[ro + 2u * e + 1u];
+          let ap = out[mo + pq.x * d + col]; let aq = out[mo + pq.y * d + col];
+          out[mo + pq.x * d + col] = c * ap - s * aq;
+          out[mo + pq.y * d + col] = s * ap + c * aq;
         }
       }
-      workgroupBarrier();
-      for (var t = lid; t < pairs * d; t += ${LANES}u) { // columns p, q of m and of U
-        let e = t / d; let q = t % d;
+      sync();
+      for (var t = lid; t < pairs * d; t += ${LANES}u) { // columns p, q of M and of U
+        let e = t / d; let row = t % d;
         let pq = pairOf(e, r, dp);
         if (pq.y < d) {
-          let c = rc[e]; let s = rs[e];
-          let ap = m[q * D + pq.x]; let aq = m[q * D + pq.y];
-          m[q * D + pq.x] = c * ap - s * aq;
-          m[q * D + pq.y] = s * ap + c * aq;
-          let up = scratch[dd + q * d + pq.x]; let uq = scratch[dd + q * d + pq.y];
-          scratch[dd + q * d + pq.x] = c * up - s * uq;
-          scratch[dd + q * d + pq.y] = s * up + c * uq;
+          let c = out[ro + 2u * e]; let s = out[ro + 2u * e + 1u];
+          let ap = out[mo + row * d + pq.x]; let aq = out[mo + row * d + pq.y];
+          out[mo + row * d + pq.x] = c * ap - s * aq;
+          out[mo + row * d + pq.y] = s * ap + c * aq;
+          let up = out[uo + row * d + pq.x]; let uq = out[uo + row * d + pq.y];
+          out[uo + row * d + pq.x] = c * up - s * uq;
+          out[uo + row * d + pq.y] = s * up + c * uq;
         }
       }
       sync();
     }
   }
-  // 4. Ranks of the eigenvalues (ascending, ties by index).
+  // 4. Eigenvalues in ascending order: lane i counts those below its own (ties by index). NaN
+  // everywhere when S_w is not positive definite.
+  let bad = atomicLoad(&flag) == 1u;
+  let nan = bitcast<f32>(params[1]);
   if (lid < d) {
-    let v = m[lid * D + lid];
+    let v = out[mo + lid * d + lid];
     var below = 0u;
     for (var j = 0u; j < d; j++) {
-      let u = m[j * D + j];
+      let u = out[mo + j * d + j];
       if (u < v || (u == v && j < lid)) { below++; }
     }
-    rank[lid] = below;
+    out[below] = select(v, nan, bad);${grad ? GRAD_TAIL : ""}
   }
-  workgroupBarrier();
-  let nan = bitcast<f32>(params[1]);
-  let bad = flag == 1u;
-${grad ? GRAD_TAIL : VALUES_TAIL}
 }`;
 }
 
-const VALUES_TAIL = `  if (lid < d) { out[rank[lid]] = select(m[lid * D + lid], nan, bad); }`;
-
-const GRAD_TAIL = `  // 5. V = L⁻ᵀ U in place (lane c solves column c), then G = V diag(w) Vᵀ.
-  if (lid < d) {
-    wk[lid] = in2[rank[lid]];
+const GRAD_TAIL = `
+    // 5. The weight of column lid, w[its rank]; V = L⁻ᵀ U in place (lane c solves column c, reading
+    // only L and its own column).
+    out[wo + lid] = in2[below];
     for (var ii = 0u; ii < d; ii++) {
       let i = d - 1u - ii;
-      var v = scratch[dd + i * d + lid];
-      for (var q = i + 1u; q < d; q++) { v -= scratch[q * d + i] * scratch[dd + q * d + lid]; }
-      scratch[dd + i * d + lid] = v / scratch[i * d + i];
-    }
-  }
-  sync();
-  for (var t = lid; t < dd; t += ${LANES}u) {
-    let i = t / d; let j = t % d;
-    if (i <= j) {
-      var g = 0.0;
-      for (var q = 0u; q < d; q++) { g += scratch[dd + i * d + q] * wk[q] * scratch[dd + j * d + q]; }
-      g = select(g, nan, bad);
-      out[i * d + j] = g;
-      out[j * d + i] = g;
-    }
-  }`;
+      var x = out[uo + i * d + lid];
+      for (var q = i + 1u; q < d; q++) { x -= out[lo + q * d + i] * out[uo + q * d + lid]; }
+      out[uo + i * d + lid] = select(x / out[lo + i * d + i], nan, bad);
+    }`;
 
-const shaders = new Map<string, string>();
+// in0: the workspace of the grad solve; params [d, V offset, weights offset]. One invocation per
+// element of G; G[i][j] and G[j][i] are the same sum over the same (min, max) pair, so G is exactly
+// symmetric.
+const outerCode = `${bindings(1)}${PRELUDE}
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = index(gid, nwg);
+  let d = params[0];
+  if (e >= d * d) { return; }
+  let a = min(e / d, e % d);
+  let b = max(e / d, e % d);
+  let vo = params[1];
+  let wo = params[2];
+  var g = 0.0;
+  for (var q = 0u; q < d; q++) { g += in0[vo + a * d + q] * in0[wo + q] * in0[vo + b * d + q]; }
+  out[e] = g;
+}`;
 
-/** Records the single-workgroup pass of either op. */
+const solveForward = solveCode(false), solveGrad = solveCode(true);
+
+/** Records the single-workgroup solve pass of either op; returns the workspace. */
 function solve(
   backend: WebGpuBackend,
   op: string,
@@ -254,30 +276,14 @@ function solve(
       `Cannot run op "${op}" on backend "webgpu": the matrices are ${d}×${d}, above the ${MAX_WEBGPU_EIGEN_SIZE}×${MAX_WEBGPU_EIGEN_SIZE} one workgroup solves; use a narrower embedding or --backend cpu`,
     );
   }
-  const cap = d <= 16 ? 16 : d <= 32 ? 32 : 64;
-  const limit = backend.device.limits.maxComputeWorkgroupStorageSize;
-  if (workgroupBytes(cap) > limit) {
-    throw new RangeError(
-      `Cannot run op "${op}" on backend "webgpu": a ${d}×${d} solve needs ${
-        workgroupBytes(cap)
-      } bytes of workgroup memory and this adapter allows ${limit}; use --backend cpu`,
-    );
-  }
-  const outputSize = grad ? d * d : d;
-  assertBindable(backend, op, [...inputs.map((i) => i.storage.size), outputSize, 2 * d * d]);
-  const key = `${cap}/${grad}`;
-  let code = shaders.get(key);
-  if (!code) shaders.set(key, code = shader(cap, grad));
-  const out = backend.acquire(outputSize * 4);
-  const scratch = backend.acquire(2 * d * d * 4);
-  record(backend, code, [
-    ...inputs.map((i) => i.storage.buffer),
-    out,
-    paramsBuffer(backend, [d, f32bits(NaN)]),
-    scratch,
-  ], [1, 1, 1]);
-  backend.release(scratch); // back to the pool once the recorded pass is submitted
-  return { buffer: out, size: outputSize };
+  return runKernel(backend, {
+    op,
+    code: grad ? solveGrad : solveForward,
+    inputs,
+    outputSize: layout(d).size,
+    params: [d, f32bits(NaN), MAX_SWEEPS],
+    workgroups: [1, 1, 1],
+  });
 }
 
 /**
@@ -288,7 +294,14 @@ export const generalizedEigenvaluesWebgpu: Kernel<GpuStorage, NoAttrs> = defineK
   op: "generalizedEigenvalues",
   backend: "webgpu",
   run(inputs, _attrs, _outShape, backend) {
-    return solve(backend as unknown as WebGpuBackend, "generalizedEigenvalues", inputs, false);
+    const gpu = backend as unknown as WebGpuBackend;
+    const d = inputs[0].shape[0];
+    const workspace = solve(gpu, "generalizedEigenvalues", inputs, false);
+    const out = gpu.acquire(d * 4);
+    gpu.encoder().copyBufferToBuffer(workspace.buffer, 0, out, 0, Math.ceil(d / 4) * 16);
+    gpu.passRecorded();
+    gpu.release(workspace.buffer); // back to the pool once the recorded passes are submitted
+    return { buffer: out, size: d };
   },
 });
 
@@ -303,7 +316,18 @@ export const generalizedEigenvaluesGradWebgpu: Kernel<GpuStorage, NoAttrs> = def
   op: "generalizedEigenvaluesGrad",
   backend: "webgpu",
   run(inputs, _attrs, _outShape, backend) {
-    return solve(backend as unknown as WebGpuBackend, "generalizedEigenvaluesGrad", inputs, true);
+    const gpu = backend as unknown as WebGpuBackend;
+    const d = inputs[0].shape[0];
+    const workspace = solve(gpu, "generalizedEigenvaluesGrad", inputs, true);
+    const out = runKernel(gpu, {
+      op: "generalizedEigenvaluesGrad",
+      code: outerCode,
+      inputs: [{ storage: workspace, shape: [workspace.size] }],
+      outputSize: d * d,
+      params: [d, layout(d).u, layout(d).w],
+    });
+    gpu.release(workspace.buffer); // back to the pool once the recorded passes are submitted
+    return out;
   },
 });
 

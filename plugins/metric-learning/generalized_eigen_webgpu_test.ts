@@ -136,6 +136,11 @@ Deno.test(
       const g = await generalizedEigenvaluesGrad(sb, w, device.tensor([1, 1], [2])).data();
       assert.ok(g.every(Number.isNaN), `gradient for sw = [${sw}]: ${g}`);
     }
+    const eye = device.tensor([1, 0, 0, 1], [2, 2]);
+    for (const bad of [[1, Infinity, Infinity, 1], [NaN, 0, 0, 1], [1, 0, 0, -Infinity]]) {
+      const values = await generalizedEigenvalues(device.tensor(bad, [2, 2]), eye).data();
+      assert.ok(values.every(Number.isNaN), `values for sb = [${bad}]: ${values}`);
+    }
   },
 );
 
@@ -168,7 +173,7 @@ async function eigenAndGradients(
     const lambda = generalizedEigenvalues(sb, sw);
     return [lambda, ...gradients(ops.sum(ops.mul(lambda, device.tensor(r, [d]))), [at, bt])];
   });
-  return Promise.all(ts.map((t) => t.data()));
+  return await Promise.all(ts.map((t) => t.data()));
 }
 
 Deno.test(

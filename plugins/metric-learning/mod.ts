@@ -17,6 +17,7 @@ import { contrastive } from "./contrastive.ts";
 import { triplet } from "./triplet.ts";
 import { histogram } from "./histogram.ts";
 import { lda, ldaKernels, ldaOps } from "./lda.ts";
+import { generalizedEigenWebgpuKernels } from "./generalized_eigen_webgpu.ts";
 
 export { contrastive, type ContrastiveOptions, resolveContrastiveOptions } from "./contrastive.ts";
 export { resolveTripletOptions, triplet, type TripletOptions } from "./triplet.ts";
@@ -38,12 +39,18 @@ export {
   generalizedEigenvaluesOp,
 } from "./generalized_eigen.ts";
 export { generalizedEigenvaluesCpu, generalizedEigenvaluesGradCpu } from "./generalized_eigen_cpu.ts";
+export {
+  generalizedEigenvaluesGradWebgpu,
+  generalizedEigenvaluesWebgpu,
+  generalizedEigenWebgpuKernels,
+  MAX_WEBGPU_EIGEN_SIZE,
+} from "./generalized_eigen_webgpu.ts";
 
 /** The metric-learning plugin. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/metric-learning",
   version: "0.1.0",
   provides: { losses: { contrastive, triplet, histogram, lda }, ops: ldaOps },
-  kernels: ldaKernels,
+  kernels: [...ldaKernels, ...generalizedEigenWebgpuKernels],
 });
 export default plugin;

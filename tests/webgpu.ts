@@ -25,7 +25,7 @@ export const gpuTest: { ignore: boolean } = { ignore: !webgpuAvailable };
  * @returns The device.
  * @throws {Error} When there is no adapter (so CI fails instead of skipping).
  */
-export async function webgpuDevice(plugins: readonly Plugin[] = []): Promise<Device> {
+export function webgpuDevice(plugins: readonly Plugin[] = []): Promise<Device> {
   if (!adapter) {
     throw new Error("Cannot run WebGPU tests: no WebGPU adapter was found (CI=true requires one)");
   }

@@ -3,29 +3,34 @@
  * GEMM per channel group, `out[M, N] = A[M, K] · B[K, N]`, whose operands are read straight from the
  * NCHW tensors (no im2col buffer):
  *
- * | op                     | rows M           | columns N                  | reduction K                  | A (uniform) | B (gathered) |
- * | ---------------------- | ---------------- | -------------------------- | ---------------------------- | ----------- | ------------ |
- * | `conv2d`               | output channels  | output positions `(b,i,j)` | filter taps `(c,p,q)`        | w           | x            |
- * | `conv2dBackpropInput`  | input channels   | input positions `(b,y,x)`  | `(o,p,q)`                    | w           | dy           |
- * | `conv2dBackpropFilter` | output channels  | filter taps `(c,p,q)`      | output positions `(b,i,j)`   | dy          | x            |
+ * | op                     | rows M          | columns N                  | reduction K                | A  | B  |
+ * | ---------------------- | --------------- | -------------------------- | -------------------------- | -- | -- |
+ * | `conv2d`               | output channels | output positions `(b,i,j)` | filter taps `(c,p,q)`      | w  | x  |
+ * | `conv2dBackpropInput`  | input channels  | input positions `(b,y,x)`  | `(o,p,q)`                  | w  | dy |
+ * | `conv2dBackpropFilter` | output channels | filter taps `(c,p,q)`      | output positions `(b,i,j)` | dy | x  |
  *
- * Tiling: a 64-invocation workgroup owns a tile of `R × 64` outputs (`R` = 4, 8 or 16 rows, the
- * smallest that covers the group's rows, so LeNet's 6 channels waste 2 rows, not 10). Each invocation
- * owns one column and keeps its `R` row sums in registers: every B value it gathers (the costly,
- * bounds-checked load) feeds `R` multiply-adds, and the A values it needs depend only on the
- * reduction index, so all invocations of a workgroup read the same address (a broadcast; the
- * software adapter executes it as one scalar load). A B value is used by exactly one invocation, so
- * staging tiles in workgroup memory would buy no reuse; measured on llvmpipe, a classic 16×16
- * workgroup-memory tile (each invocation one output, B staged too) was 3–4× slower than this layout,
- * its inner loop dominated by per-lane workgroup-memory gathers. Because each invocation walks the whole
- * reduction itself, it does so as nested loops over channel, kernel row and kernel column, with no
- * division per tap and with rows of taps that fall in the padding skipped.
+ * `conv2d` and `conv2dBackpropInput`: a 64-invocation workgroup owns `R` rows × 512 columns, and each
+ * invocation keeps an `R × 8` block of sums in registers (`R` = 1, 2, 4 or 8, the smallest that covers
+ * the group's rows, so LeNet's 6 channels waste 2 rows). Per reduction step an invocation gathers 8 B
+ * values (one per column; consecutive invocations read consecutive positions) and loads `R` A values
+ * at addresses shared by the whole workgroup (broadcasts), for `8R` multiply-adds. It walks the
+ * reduction as nested loops over channel, kernel row and kernel column, so no division happens per
+ * tap. `conv2dBackpropInput` is the gather form of the transposed convolution: `dy` is read at
+ * `((y + ph − p·dh)/sh, (x + pw − q·dw)/sw)` when both divide exactly and lie inside, so it needs no
+ * atomics and no col2im.
  *
- * `conv2dBackpropInput` is the gather form of the transposed convolution: `dy` is read at
- * `((y + ph − p·dh)/sh, (x + pw − q·dw)/sw)` when both divide exactly and lie inside (no atomics, no
- * col2im). `conv2dBackpropFilter` has few outputs and a long reduction (every position of the batch),
- * so the reduction is split across workgroups (split-K, chunks of at least 256), the partial tiles go
- * to a scratch buffer and a second pass sums them.
+ * `conv2dBackpropFilter` has few outputs and a long reduction over every output position of the
+ * batch. A workgroup owns `R` output channels × `64/R` taps and a span of at least 1,024 positions; its
+ * invocations split the span (each takes every 64th position) with the whole block in registers, then
+ * add their blocks through workgroup memory. Spans go to different workgroups (split-K, aiming at 128
+ * workgroups in all) and a second pass sums their partial results.
+ *
+ * Why no operand tiles in workgroup memory: on the software adapter (llvmpipe) at LeNet-5 sizes, a
+ * 16×64 tile with both operands staged there was more than 10× slower than this layout, and staging only
+ * the filter tile 1.5–2.5× slower. Staging would buy reuse only for A, whose loads are already
+ * broadcasts, and every workgroup array is zero-filled when a workgroup starts (on llvmpipe about 1 ms
+ * per 16 KiB array, which is why `conv2dBackpropFilter` adds its blocks in rounds through a 4 KiB
+ * array). Nothing here has been timed on a discrete GPU.
  * @module
  */
 import { defineKernel, type Kernel, type KernelInput, sizeOf } from "@cnnlab/core";
@@ -45,13 +50,15 @@ import type { Conv2dBackpropFilterAttrs, Conv2dBackpropInputAttrs } from "./conv
 /** Invocations per workgroup. */
 const LANES = 64;
 /** Columns each invocation of `conv2d` and `conv2dBackpropInput` computes, `LANES` apart. */
-const COLS = 4;
+const COLS = 8;
+/** Cells of a `conv2dBackpropFilter` block added across lanes per round (a `ROUND × LANES` array). */
+const ROUND = 16;
 /** Largest z extent of a dispatch. */
 const MAX_LAYERS = 65535;
 
-/** Rows of a tile for a GEMM with `m` rows: 1, 2, 4, 8 or 16. */
+/** Rows of a tile for a GEMM with `m` rows: 1, 2, 4 or 8 (more row tiles beyond 8). */
 function tileRows(m: number): number {
-  return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : m <= 8 ? 8 : 16;
+  return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
 }
 
 /** `f(0) … f(n − 1)` joined by newlines. */
@@ -82,8 +89,8 @@ const MAIN = `@compute @workgroup_size(${LANES}) fn main(@builtin(workgroup_id) 
     @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)`;
 
 /**
- * The columns `col0…` of an invocation of a `LANES·COLS`-column tile (`live${u}` when inside, `cl${u}`
- * clamped), and the early exit when it has none.
+ * The columns `col0…` of an invocation in a `LANES·COLS`-column tile, `LANES` apart (`live${u}` when
+ * inside, `cl${u}` clamped for index arithmetic), and the early exit when it has none.
  */
 const COLUMNS = `  let first = tile * ${LANES * COLS}u + lid;
   if (first >= N) { return; }
@@ -210,10 +217,17 @@ ${each(r, (m) => `    if (m0 + ${m}u < M) { out[o + ${m}u * hw] = a${m}_${u}; }`
  * then every `LANES`-th); their sums meet in workgroup memory. in0 = x, in1 = dy. Span `s` writes
  * `out[s·cOut·N + …]`.
  */
-export function backpropFilterCode(r: number): string {
+function backpropFilterCode(r: number): string {
   const c = LANES / r;
   return `${bindings(2)}
-var<workgroup> part: array<f32, ${LANES * LANES}>;
+var<workgroup> part: array<f32, ${ROUND * LANES}>;
+// Sums cell \`cell\` (row cell / ${c}, column cell % ${c}) of the tile over the lanes, staged in row \`j\` of part.
+fn sumCell(cell: u32, j: u32, m0: u32, g: u32, split: u32, tile: u32, M: u32, N: u32, cOut: u32, og: u32) {
+  var s = 0.0;
+  for (var l = 0u; l < ${LANES}u; l++) { s += part[j * ${LANES}u + l]; }
+  let m = cell / ${c}u; let col = tile * ${c}u + cell % ${c}u;
+  if (m0 + m < M && col < N) { out[(split * cOut + g * og + m0 + m) * N + col] = s; }
+}
 ${MAIN} {
   ${UNPACK}
   if (tile * ${c}u >= N) { return; }
@@ -241,12 +255,18 @@ ${
   }
 ${eachCell(r, c, (m, u) => `    a${m}_${u} += e${m} * v${u};`)}
   }
-${eachCell(r, c, (m, u) => `  part[${(m * c + u) * LANES}u + lid] = a${m}_${u};`)}
+${
+    each(LANES / ROUND, (t) =>
+      `  workgroupBarrier();
+${
+        each(ROUND, (j) => {
+          const cell = t * ROUND + j, m = Math.floor(cell / c), u = cell % c;
+          return `  part[${j * LANES}u + lid] = a${m}_${u};`;
+        })
+      }
   workgroupBarrier();
-  var s = 0.0;
-  for (var l = 0u; l < ${LANES}u; l++) { s += part[lid * ${LANES}u + l]; }
-  let m = lid / ${c}u; let col = tile * ${c}u + lid % ${c}u;
-  if (m0 + m < M && col < N) { out[(split * cOut + g * og + m0 + m) * N + col] = s; }
+  if (lid < ${ROUND}u) { sumCell(${t * ROUND}u + lid, lid, m0, g, split, tile, M, N, cOut, og); }`)
+  }
 }`;
 }
 
@@ -261,7 +281,7 @@ const sumSplitsCode = `${bindings(1)}${PRELUDE}
   out[i] = s;
 }`;
 
-/** One pipeline per tile height, built on first use. */
+/** The WGSL of each tile height, generated once (the backend caches one pipeline per code string). */
 function codeCache(make: (r: number) => string): (r: number) => string {
   const cache = new Map<number, string>();
   return (r) => {
@@ -334,8 +354,8 @@ function runGemm(
 }
 
 /**
- * The `conv2d` kernel for the `"webgpu"` backend: an implicit GEMM whose invocations each compute one
- * output position for 4–16 output channels.
+ * The `conv2d` kernel for the `"webgpu"` backend: an implicit GEMM whose invocations each compute up
+ * to 8 output channels at 8 output positions.
  *
  * @example Registered by the plugin
  * ```ts
@@ -358,7 +378,8 @@ export const conv2dWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuSto
 
 /**
  * The `conv2dBackpropInput` kernel for the `"webgpu"` backend: an implicit GEMM over input positions
- * that gathers `dy` (the transposed convolution without atomics or col2im).
+ * that gathers `dy` (the transposed convolution without atomics or col2im), up to 8 input channels at
+ * 8 positions per invocation.
  *
  * @example Registered by the plugin
  * ```ts

@@ -54,6 +54,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   #encoder: GPUCommandEncoder | undefined;
   #passes = 0;
   #pendingFree: GPUBuffer[] = [];
+  #shaderError: string | undefined;
 
   private constructor(device: GPUDevice, info: Record<string, unknown>, options: WebGpuOptions) {
     this.device = device;
@@ -107,6 +108,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (this.lost) {
       throw new Error(`Cannot use the webgpu backend: ${this.lost}; the last checkpoint is intact`);
     }
+    if (this.#shaderError) throw new Error(`Cannot use the webgpu backend: ${this.#shaderError}`);
   }
 
   /** Takes a buffer of exactly `bytes` from the pool, or creates one. */
@@ -167,12 +169,25 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (++this.#passes >= BATCH) this.flush();
   }
 
-  /** A compute pipeline for WGSL code (entry point `main`), compiled once per code string. */
+  /**
+   * A compute pipeline for WGSL code (entry point `main`), compiled once per code string. WebGPU reports
+   * compilation errors asynchronously: the first one is kept and every later call throws it, so a bad
+   * kernel fails loudly instead of yielding zeros.
+   */
   pipeline(code: string): GPUComputePipeline {
     let p = this.#pipelines.get(code);
     if (!p) {
+      this.device.pushErrorScope("validation");
       const module = this.device.createShaderModule({ code });
       p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.device.popErrorScope().then((error) => {
+        if (error && !this.#shaderError) {
+          const first = code.split("\n").find((l) => l.includes("fn main")) ?? "";
+          this.#shaderError = `a WGSL kernel failed to compile (${
+            error.message.split("\n")[0]
+          }; kernel ${first.trim()})`;
+        }
+      });
       this.#pipelines.set(code, p);
     }
     return p;

@@ -193,3 +193,23 @@ Deno.test({
     /^Error: Cannot start the webgpu backend: no WebGPU adapter was found; use --backend cpu$/,
   );
 });
+
+Deno.test({
+  name: "WebGpuBackend: a WGSL kernel that fails to compile makes later calls throw, not return zeros",
+  ...gpu,
+}, async () => {
+  const backend = await WebGpuBackend.create();
+  backend.pipeline("@compute @workgroup_size(1) fn main() { let x: f32 = undefined_name; }");
+  // The error arrives asynchronously; give it up to two seconds.
+  let error: unknown;
+  for (let i = 0; i < 40 && !error; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      backend.acquire(16);
+    } catch (e) {
+      error = e;
+    }
+  }
+  assert.match(String(error), /WGSL kernel failed to compile.*undefined_name|WGSL kernel failed to compile/);
+  backend.device.destroy();
+});

@@ -12,6 +12,7 @@ import {
   singleShape,
   type Tensor,
 } from "@cnnlab/core";
+import { ConvParameters } from "./_parameters.ts";
 import { type Conv2dAttrs, outSize, type Pair } from "./_geometry.ts";
 import { boolOption, checkKeys, intOption, pairOption, samePadding } from "./_options.ts";
 import { conv2d as conv2dOp } from "./conv2d_op.ts";
@@ -103,8 +104,7 @@ export class Conv2d implements Layer<Conv2dOptions> {
   readonly options: Readonly<Conv2dOptions>;
   /** The options with defaults filled in. */
   readonly resolved: ResolvedConv2dOptions;
-  #weight: Tensor | undefined;
-  #bias: Tensor | undefined;
+  readonly #params: ConvParameters;
 
   /**
    * Creates the layer; prefer {@linkcode conv2d}.
@@ -114,6 +114,7 @@ export class Conv2d implements Layer<Conv2dOptions> {
    */
   constructor(options: Conv2dOptions) {
     this.resolved = resolveConv2dOptions(options);
+    this.#params = new ConvParameters(this.type);
     this.options = Object.freeze({ ...options });
   }
 
@@ -160,26 +161,7 @@ export class Conv2d implements Layer<Conv2dOptions> {
     const s = singleShape(input, this.type);
     this.outputShape(s);
     const { filters, kernelSize: [kh, kw], groups, bias } = this.resolved;
-    const cg = s[1] / groups;
-    if (this.#weight) {
-      if (this.#weight.shape[1] !== cg) {
-        throw new TypeError(
-          `Cannot apply conv2d to input [${s}]: it was built for ${
-            this.#weight.shape[1] * groups
-          } input channels`,
-        );
-      }
-      return;
-    }
-    const fanIn = cg * kh * kw, std = Math.sqrt(2 / fanIn);
-    const values = new Float32Array(filters * fanIn);
-    for (let i = 0; i < values.length; i++) values[i] = std * ctx.rng.normal();
-    this.#weight = ctx.device.tensor(values, [filters, cg, kh, kw]);
-    this.#weight.requiresGrad = true;
-    if (bias) {
-      this.#bias = ctx.device.zeros([filters]);
-      this.#bias.requiresGrad = true;
-    }
+    this.#params.build(s, { filters, groups, kernel: [kh, kw], bias }, ctx);
   }
 
   /**
@@ -193,7 +175,7 @@ export class Conv2d implements Layer<Conv2dOptions> {
   forward(x: Tensor | readonly Tensor[], ctx: ForwardContext): Tensor {
     const t = single(x, this.type);
     this.build(t.shape, { device: t.device, rng: ctx.rng });
-    return this.forwardWith(t, this.#weight!, this.#bias);
+    return this.forwardWith(t, this.#params.weight!, this.#params.bias);
   }
 
   /**
@@ -215,10 +197,7 @@ export class Conv2d implements Layer<Conv2dOptions> {
 
   /** `weight` and (unless `bias: false`) `bias`, once built. */
   parameters(): ReadonlyMap<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    if (this.#weight) out.set("weight", this.#weight);
-    if (this.#bias) out.set("bias", this.#bias);
-    return out;
+    return this.#params.map();
   }
 
   /**

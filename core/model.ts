@@ -150,7 +150,7 @@ export class Model {
   }
 
   /** Per-layer nodes: name, type and the layer itself. */
-  get layers(): readonly { name: string; layer: Layer }[] {
+  get layers(): readonly { name: string; layer: Layer; inputs: readonly string[] }[] {
     return this.#nodes;
   }
 

@@ -1,5 +1,5 @@
 /**
- * `cnnlab <train|eval|list|bench>`: the command line. It knows plugins only through the registry.
+ * `cnnlab <train|eval|report|experiment|list|bench>`: the command line. It knows plugins only through the registry.
  *
  * @example List the default plugins
  * ```ts
@@ -16,6 +16,7 @@ import { evalCommand } from "./eval.ts";
 import { formatList, list } from "./list.ts";
 import { measureThroughput } from "./bench.ts";
 import { modelSpec, openData, openRegistry } from "./session.ts";
+import { experimentCommand, reportCommand } from "./report.ts";
 
 /**
  * Runs one command line.
@@ -60,6 +61,26 @@ export async function run(argv: readonly string[], options: { quiet?: boolean } 
               ((r.accuracy as number) * 100).toFixed(2)
             }% on ${r.testSize} examples, loss ${(r.loss as number).toFixed(4)}`,
         );
+        return 0;
+      }
+      case "report": {
+        const path = await reportCommand(o);
+        print(o.json ? JSON.stringify({ report: path }) : `report written to ${path}`);
+        return 0;
+      }
+      case "experiment": {
+        const r = await experimentCommand(o, (line) => o.json || console.error(line));
+        if (o.json) print(JSON.stringify(r));
+        else {
+          for (const v of r.variants) {
+            print(
+              `${v.name.padEnd(16)} test accuracy ${(v.testAccuracy.mean * 100).toFixed(2)} ± ${
+                (v.testAccuracy.std * 100).toFixed(2)
+              }%, train − test gap ${(v.gap.mean * 100).toFixed(2)} ± ${(v.gap.std * 100).toFixed(2)} points`,
+            );
+          }
+          print(`report written to ${r.report}`);
+        }
         return 0;
       }
       case "list": {

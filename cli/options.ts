@@ -8,6 +8,8 @@ import { UsageError } from "./usage.ts";
 /** Parsed command line. */
 export interface CliOptions {
   readonly command: string;
+  /** Positional arguments after the command (run directories for `report`, the file for `experiment`). */
+  readonly args: readonly string[];
   readonly plugins: readonly string[];
   readonly backend: string;
   readonly model: string;
@@ -79,7 +81,7 @@ export function parseCli(args: readonly string[]): CliOptions {
   }
   const v = parsed.values;
   const [command = "", ...rest] = parsed.positionals;
-  if (rest.length && command !== "report") {
+  if (rest.length && command !== "report" && !(command === "experiment" && rest.length === 1)) {
     throw new UsageError(`unexpected argument "${rest[0]}"`);
   }
   const schedule = v.schedule ?? "none";
@@ -88,6 +90,7 @@ export function parseCli(args: readonly string[]): CliOptions {
   }
   return {
     command,
+    args: rest,
     plugins: v.plugin ?? [],
     backend: v.backend ?? "cpu",
     model: v.model ?? "lenet5",

@@ -1,5 +1,6 @@
 /**
- * The run directory shared by the CLI and reports: config.json, metrics.jsonl, checkpoint/, summary.json.
+ * The run directory shared by the CLI and reports: config.json, metrics.jsonl, checkpoint/, summary.json,
+ * insights.json and report.html.
  * Every file is written through a temporary name and a rename, so none is ever half-written.
  * @module
  */
@@ -12,6 +13,10 @@ export interface RunDir {
   readonly metrics: string;
   readonly checkpoint: string;
   readonly summary: string;
+  /** What the report shows of the network's inside (`@cnnlab/reports` computeInsights). */
+  readonly insights: string;
+  /** The run's self-contained HTML report. */
+  readonly report: string;
 }
 
 /**
@@ -38,6 +43,8 @@ export function runDirAt(root: string): RunDir {
     metrics: `${root}/metrics.jsonl`,
     checkpoint: `${root}/checkpoint`,
     summary: `${root}/summary.json`,
+    insights: `${root}/insights.json`,
+    report: `${root}/report.html`,
   };
 }
 

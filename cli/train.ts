@@ -19,6 +19,7 @@ import { Progress } from "./progress.ts";
 import { createRunDir, writeJson, writeJsonLines } from "./run_dir.ts";
 import { modelSpec, openData, openDevice, openRegistry } from "./session.ts";
 import { environment } from "./environment.ts";
+import { computeInsights, readRun, renderReport, writeReport } from "@cnnlab/reports";
 
 /** What `train` returns (also printed with --json). */
 export interface TrainResult {
@@ -156,5 +157,7 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
     layers: summaryModel.layers,
   };
   await writeJson(dir.summary, summary);
+  await writeJson(dir.insights, await computeInsights(model, test, final));
+  await writeReport(dir.report, await renderReport([await readRun(out)]));
   return { out, summary };
 }

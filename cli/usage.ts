@@ -15,6 +15,9 @@ export const USAGE = `cnnlab — train and inspect convolutional networks
 Usage:
   cnnlab train [options]          train a model and write a run directory
   cnnlab eval --checkpoint DIR    evaluate a saved run (DIR: a run directory or its checkpoint/)
+  cnnlab report RUN… [--out F]    one HTML report for run directories (one run: RUN/report.html)
+  cnnlab experiment FILE.json     run a grid of variants × seeds (--out DIR, default runs/experiment-NAME)
+                                  and write DIR/report.html with mean ± std per variant
   cnnlab list [--json]            list loaded plugins and what they register
   cnnlab bench [options]          measure training and inference throughput of a model
 

@@ -73,7 +73,7 @@ export type ChartSpec =
  */
 export function drawReport(d3: any, charts: Record<string, ChartSpec>): void {
   const doc: any = (globalThis as any).document;
-  const palette = d3.schemeTcategory10;
+  const palette = d3.schemeCategory10;
   const margin = { top: 12, right: 110, bottom: 36, left: 52 };
 
   function axes(svg: any, x: any, y: any, w: number, h: number, xLabel: string, yLabel: string) {
@@ -149,9 +149,9 @@ export function drawReport(d3: any, charts: Record<string, ChartSpec>): void {
     const { g, w, h } = frame(el, Math.max(360, 60 + c.labels.length * 26 * groups.length), 260);
     const x = d3.scaleBand().domain(c.labels).range([0, w]).padding(0.2);
     const inner = d3.scaleBand().domain(groups.map((s) => s.name)).range([0, x.bandwidth()]).padding(0.05);
-    const top = d3.max(groups.flatMap((s) => s.values.map((v, i) => v + (c.errors?.[i] ?? 0))));
-    const lo = Math.min(0, d3.min(groups.flatMap((s) => s.values)));
-    const y = d3.scaleLinear().domain([lo, top || 1]).range([h, 0]).nice();
+    const top = Math.max(0, d3.max(groups.flatMap((s) => s.values.map((v, i) => v + (c.errors?.[i] ?? 0)))));
+    const lo = Math.min(0, d3.min(groups.flatMap((s) => s.values.map((v, i) => v - (c.errors?.[i] ?? 0)))));
+    const y = d3.scaleLinear().domain([lo, top > lo ? top : lo + 1]).range([h, 0]).nice();
     axes(g, x, y, w, h, "", c.yLabel);
     groups.forEach((s, k) => {
       s.values.forEach((v, i) => {

@@ -47,7 +47,7 @@ export async function run(argv: readonly string[], options: { quiet?: boolean } 
           print(
             `${acc}test loss ${m.test.loss.toFixed(4)}, ${
               Math.round(t.trainImagesPerSecond)
-            } train img/s; run written to ${out}`,
+            } train img/s; run written to ${out}, report ${out}/report.html`,
           );
         }
         return 0;

@@ -21,6 +21,12 @@ export interface ReportOptions {
   readonly details?: boolean;
   /** Relative links to each run's own report (experiment pages). */
   readonly runLinks?: boolean;
+  /**
+   * Size limit of the page in bytes (default 5 MiB). A page with every run's pictures over it is
+   * written without the pictures of the inside of the network, saying so, and links to each run's
+   * own report instead.
+   */
+  readonly maxBytes?: number;
 }
 
 const fmt = d3.format(".4~f");
@@ -288,7 +294,7 @@ function insideSections(run: RunData, charts: Charts): string {
   return html;
 }
 
-function runSections(run: RunData, charts: Charts): string {
+function runSections(run: RunData, charts: Charts, inside = true): string {
   const s = run.summary, ins = run.insights;
   const test = s.metrics?.test ?? {}, train = s.metrics?.train ?? {};
   const headline = [
@@ -350,7 +356,13 @@ function runSections(run: RunData, charts: Charts): string {
   }
   html += `<h3>Model</h3>` + modelTable(run, ins) +
     `<h3>Throughput and environment</h3>` + environmentTable(run) +
-    `<h2>Inside the network</h2>` + insideSections(run, charts) + `</section>`;
+    `<h2>Inside the network</h2>` +
+    (inside
+      ? insideSections(run, charts)
+      : `<p class="note">Left out to keep this page under its size limit: see <a href="${
+        escapeHtml(encodeURI(run.dir))
+      }/report.html">${escapeHtml(run.name)}/report.html</a>.</p>`) +
+    `</section>`;
   return html;
 }
 
@@ -505,6 +517,7 @@ text.label{font-size:12px;fill:#444}text.legend{font-size:11px}text.cell{font-si
  * @param options Title, experiment and which sections to show.
  * @returns The HTML text.
  * @throws {TypeError} If no run is given.
+ * @throws {RangeError} If the page is over `maxBytes` even without pictures.
  * @example A page for one run has its rerun command
  * ```ts
  * import { renderReport, type RunData } from "@cnnlab/reports";
@@ -518,6 +531,20 @@ export async function renderReport(runs: readonly RunData[], options: ReportOpti
   if (!runs.length) {
     throw new TypeError("Cannot render a report: no run given; pass at least one run directory");
   }
+  const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
+  const full = await page(runs, options, true);
+  if (new TextEncoder().encode(full).length <= maxBytes) return full;
+  const lean = await page(runs, options, false);
+  const bytes = new TextEncoder().encode(lean).length;
+  if (bytes > maxBytes) {
+    throw new RangeError(
+      `Cannot write a report under ${maxBytes} bytes: ${runs.length} runs take ${bytes} even without pictures; report fewer runs at once`,
+    );
+  }
+  return lean;
+}
+
+async function page(runs: readonly RunData[], options: ReportOptions, inside: boolean): Promise<string> {
   const charts = new Charts();
   const details = options.details ?? !options.experiment;
   const title = options.title ??
@@ -529,7 +556,7 @@ export async function renderReport(runs: readonly RunData[], options: ReportOpti
     `self-contained (d3 ${escapeHtml(d3.version ?? "7")} inlined), works offline.</p>`;
   if (options.experiment) body += experimentSection(options.experiment, charts, options.runLinks ?? false);
   if (runs.length > 1) body += comparison(runs, charts);
-  if (details) { for (const run of runs) body += runSections(run, charts); }
+  if (details) { for (const run of runs) body += runSections(run, charts, inside); }
   const data = JSON.stringify(charts.specs).replace(/</g, "\\u003c");
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1"><title>${

@@ -1,21 +1,34 @@
 /**
- * `deno task bench [--json] [--no-peers] [--no-webgpu]`: LeNet-5 training and inference throughput
- * (batch 64) for cnnlab's CPU and WebGPU backends and for TensorFlow.js's CPU backend in the same
- * process, with their ratios. Each figure is the
- * median of at least 5 timed runs after warm-up. Speed targets live here, never in timed tests.
+ * `deno task bench [--json] [--only TASK,…] [--runs N] [--batch N] [--no-peers] [--no-webgpu]`
+ *
+ * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per
+ * 1 × 3 × 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³
+ * float32 matrix product). Rows: cnnlab on its CPU backend (and WebGPU for LeNet-5 where an adapter
+ * exists), then, in the same process, TensorFlow.js on its CPU and WebAssembly SIMD backends and
+ * onnxruntime-node (native, inference only) where it loads. Each figure is the median of at least 5
+ * timed runs after warm-up. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on
+ * stdout and nothing else; the text form prints the rows and cnnlab's speed over each peer's.
+ *
+ * TensorFlow.js and onnxruntime are imported only when peers run, so `--no-peers` needs neither
+ * (bench/gpu-machine.sh runs it on a machine that carries only cnnlab). Speed targets live here,
+ * never in timed tests.
  * @module
  */
 import { parseArgs } from "node:util";
 import { createRegistry } from "@cnnlab/cnnlab";
-import { lenet5 } from "@cnnlab/lenet5";
-import { measureThroughput, median } from "@cnnlab/cli/bench";
+import { cnnlabRows } from "./cnnlab.ts";
+import { mib, type Row, sampleRss, startRssSampling, type Task, TASKS } from "./_measure.ts";
+
+const USAGE =
+  "usage: deno task bench [--json] [--only TASK,...] [--runs N] [--batch N] [--no-peers] [--no-webgpu]";
 
 const { values: flags } = parseArgs({
   options: {
     json: { type: "boolean" },
     runs: { type: "string" },
     batch: { type: "string" },
-    // Skip TensorFlow.js (for machines that carry only cnnlab, like the GPU machine).
+    only: { type: "string" },
+    // Skip TensorFlow.js and onnxruntime (for machines that carry only cnnlab, like the GPU machine).
     "no-peers": { type: "boolean" },
     // Skip the WebGPU rows.
     "no-webgpu": { type: "boolean" },
@@ -23,159 +36,104 @@ const { values: flags } = parseArgs({
 });
 const batch = Number(flags.batch ?? 64);
 const runs = Math.max(5, Number(flags.runs ?? 5));
-
-interface Row {
-  framework: string;
-  backend: string;
-  task: "lenet5-train" | "lenet5-infer";
-  device?: string;
-  batch: number;
-  imagesPerSecond: number;
+const asked = flags.only?.split(",").map((t) => t.trim()).filter(Boolean) ?? [...TASKS];
+const unknown = asked.filter((t) => !(TASKS as readonly string[]).includes(t));
+const tasks: Task[] = TASKS.filter((t) => asked.includes(t));
+if (unknown.length || !Number.isInteger(batch) || batch < 1 || !Number.isInteger(runs)) {
+  console.error(
+    unknown.length
+      ? `Cannot run bench task ${unknown.join(", ")}: unknown; tasks are ${TASKS.join(", ")}`
+      : `Cannot run bench with --batch ${flags.batch} --runs ${flags.runs}: both must be positive integers`,
+  );
+  console.error(USAGE);
+  Deno.exit(2);
 }
+
 const results: Row[] = [];
-const log = (s: string) => flags.json || console.log(s);
+const log = (s: string) => flags.json ? console.error(s) : console.log(s);
+const show = (r: Row) => {
+  results.push(r);
+  if (!flags.json) console.log(formatRow(r));
+};
+startRssSampling();
 
-// cnnlab
-log(`LeNet-5, batch ${batch}, median of ${runs} runs after warm-up`);
+log(`cnnlab bench: ${tasks.join(", ")}; median of ${runs} runs after warm-up; ${cores()} cores`);
 const registry = createRegistry();
-const ours = await measureThroughput({
-  registry,
-  backend: "cpu",
-  spec: lenet5(),
-  batchSize: batch,
-  runs,
-  steps: 5,
-});
-results.push({
-  framework: "cnnlab",
-  backend: "cpu",
-  task: "lenet5-train",
-  batch,
-  imagesPerSecond: ours.trainImagesPerSecond,
-});
-results.push({
-  framework: "cnnlab",
-  backend: "cpu",
-  task: "lenet5-infer",
-  batch,
-  imagesPerSecond: ours.inferImagesPerSecond,
-});
+for (const r of await cnnlabRows({ registry, backend: "cpu", tasks, batch, runs })) show(r);
 
-// cnnlab on WebGPU, where an adapter exists (a software one here; a real GPU on the device machine).
-const adapter = flags["no-webgpu"] ? null : await navigator.gpu?.requestAdapter().catch(() => null);
+// cnnlab on WebGPU (LeNet-5 only), where an adapter exists (a software one here; a real GPU on the
+// device machine).
+const lenetTasks = tasks.filter((t) => t.startsWith("lenet5"));
+const adapter = flags["no-webgpu"] || lenetTasks.length === 0
+  ? null
+  : await navigator.gpu?.requestAdapter().catch(() => null);
 if (adapter) {
-  const gpu = await measureThroughput({
-    registry,
-    backend: "webgpu",
-    spec: lenet5(),
-    batchSize: batch,
-    runs,
-    steps: 5,
-  });
   const described = (await registry.device("webgpu")).backend.describe?.() ?? {};
   const device = JSON.stringify(described.adapter ?? {});
-  results.push({
-    framework: "cnnlab",
-    backend: "webgpu",
-    task: "lenet5-train",
-    batch,
-    imagesPerSecond: gpu.trainImagesPerSecond,
-    device,
-  });
-  results.push({
-    framework: "cnnlab",
-    backend: "webgpu",
-    task: "lenet5-infer",
-    batch,
-    imagesPerSecond: gpu.inferImagesPerSecond,
-    device,
-  });
+  for (const r of await cnnlabRows({ registry, backend: "webgpu", tasks: lenetTasks, batch, runs, device })) {
+    show(r);
+  }
 }
+const cnnlabPeakRssBytes = sampleRss();
 
-// TensorFlow.js, CPU backend: the same network (NHWC), Adam, softmax cross-entropy.
-const peer = flags["no-peers"] ? undefined : await measureTfjs(batch, runs);
-if (peer) {
-  results.push({
-    framework: "tfjs",
-    backend: "cpu",
-    task: "lenet5-train",
-    batch,
-    imagesPerSecond: peer.train,
-  });
-  results.push({
-    framework: "tfjs",
-    backend: "cpu",
-    task: "lenet5-infer",
-    batch,
-    imagesPerSecond: peer.infer,
-  });
+if (!flags["no-peers"]) {
+  const { tfjsRows } = await import("./tfjs.ts");
+  await tfjsRows({ tasks, batch, runs, onRow: show });
+  const { onnxRows } = await import("./onnx.ts");
+  for (const r of await onnxRows({ tasks, batch, runs })) show(r);
 }
+const peakRssBytes = sampleRss();
 
 if (flags.json) {
-  console.log(JSON.stringify({ results }, null, 2));
+  console.log(JSON.stringify(
+    {
+      results,
+      peakRssBytes,
+      cnnlabPeakRssBytes,
+      runs,
+      environment: { deno: Deno.version.deno, v8: Deno.version.v8, os: Deno.build.os, cores: cores() },
+    },
+    null,
+    2,
+  ));
 } else {
-  for (const r of results) {
-    log(
-      `${r.framework.padEnd(8)} ${r.backend.padEnd(6)} ${r.task.padEnd(14)} ${
-        r.imagesPerSecond.toFixed(1).padStart(9)
-      } img/s`,
-    );
-  }
-  if (peer) {
-    const train = (ours.trainImagesPerSecond / peer.train).toFixed(1);
-    log(
-      `ratio cnnlab/tfjs (cpu): train ${train}×, infer ${
-        (ours.inferImagesPerSecond / peer.infer).toFixed(2)
-      }×`,
-    );
-  }
+  const ratios = ratioLines(results);
+  if (ratios.length) log(`\ncnnlab cpu over each peer (> 1: cnnlab faster):\n${ratios.join("\n")}`);
+  log(
+    `\npeak resident memory: ${mib(peakRssBytes)} (${mib(cnnlabPeakRssBytes)} before the peers ran)`,
+  );
+}
+// The CPU backend may keep worker threads; they must not hold the process open.
+Deno.exit(0);
+
+function cores(): number {
+  return navigator.hardwareConcurrency;
 }
 
-async function measureTfjs(batchSize: number, timedRuns: number): Promise<{ train: number; infer: number }> {
-  const { tf } = await import("../tests/tfjs.ts");
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 6,
-        kernelSize: 5,
-        padding: "same",
-        activation: "relu",
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: "relu" }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 120, activation: "relu" }),
-      tf.layers.dense({ units: 84, activation: "relu" }),
-      tf.layers.dense({ units: 10 }),
-    ],
-  });
-  const optimizer = tf.train.adam(0.001);
-  const x = tf.randomUniform([batchSize, 28, 28, 1]);
-  const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, "int32"), 10).toFloat();
-  const trainStep = async () => {
-    const cost = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.predict(x) as typeof x),
-      true,
-    );
-    await cost!.data();
-    cost!.dispose();
-  };
-  const inferStep = async () => {
-    const out = model.predict(x) as typeof x;
-    await out.data();
-    out.dispose();
-  };
-  const time = async (step: () => Promise<void>, steps: number) => {
-    for (let i = 0; i < 2; i++) await step();
-    const rates: number[] = [];
-    for (let r = 0; r < timedRuns; r++) {
-      const t0 = performance.now();
-      for (let s = 0; s < steps; s++) await step();
-      rates.push((steps * batchSize) / ((performance.now() - t0) / 1000));
-    }
-    return median(rates);
-  };
-  return { train: await time(trainStep, 2), infer: await time(inferStep, 5) };
+function figure(r: Row): string {
+  if (r.imagesPerSecond !== undefined) return `${r.imagesPerSecond.toFixed(1).padStart(10)} img/s`;
+  if (r.msPerImage !== undefined) return `${r.msPerImage.toFixed(1).padStart(10)} ms/image`;
+  if (r.gflops !== undefined) return `${r.gflops.toFixed(2).padStart(10)} GFLOP/s`;
+  return `         — ${r.note ?? ""}`;
+}
+
+function formatRow(r: Row): string {
+  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${figure(r)}`;
+}
+
+/** Speed of cnnlab's CPU row over each peer's, per task (time ratios inverted for ms/image). */
+function ratioLines(rows: readonly Row[]): string[] {
+  const speed = (r: Row) => r.imagesPerSecond ?? r.gflops ?? (r.msPerImage ? 1 / r.msPerImage : undefined);
+  const lines: string[] = [];
+  for (const task of TASKS) {
+    const ours = rows.find((r) => r.framework === "cnnlab" && r.backend === "cpu" && r.task === task);
+    const oursSpeed = ours && speed(ours);
+    if (!oursSpeed) continue;
+    const peers = rows.filter((r) => r.framework !== "cnnlab" && r.task === task).map((r) => {
+      const s = speed(r);
+      return `${r.framework} ${r.backend} ${s ? `${(oursSpeed / s).toFixed(2)}×` : "n/a"}`;
+    });
+    if (peers.length) lines.push(`  ${task.padEnd(16)} ${peers.join("   ")}`);
+  }
+  return lines;
 }

@@ -1,6 +1,6 @@
 /**
  * `@cnnlab/cnnlab`: batteries included. Re-exports `@cnnlab/core` and lists the default plugin set
- * (CPU and WebGPU backends, convolution, pooling, activations, dense layers, merge layers, losses, metric-learning losses, optimizers, MNIST, LeNet-5).
+ * (CPU and WebGPU backends, convolution, pooling, activations, dense layers, merge layers, losses, metric-learning losses, optimizers, MNIST, LeNet-5, AlexNet).
  *
  * @example A registry with every default plugin
  * ```ts
@@ -24,6 +24,7 @@ import optimizers from "@cnnlab/optimizers";
 import metricLearning from "@cnnlab/metric-learning";
 import mnist from "@cnnlab/mnist";
 import lenet5 from "@cnnlab/lenet5";
+import alexnet from "@cnnlab/alexnet";
 
 export * from "@cnnlab/core";
 
@@ -41,6 +42,7 @@ export const defaultPlugins: readonly Plugin[] = [
   metricLearning,
   mnist,
   lenet5,
+  alexnet,
 ];
 
 /**

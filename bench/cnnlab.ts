@@ -1,0 +1,104 @@
+/**
+ * cnnlab's rows: LeNet-5 training and inference (through `measureThroughput`, as `cnnlab bench` does),
+ * one AlexNet forward pass at batch 1, and the CPU backend's 1024³ GEMM.
+ * @module
+ */
+import { Model, noGrad, type Registry, Rng, tidy } from "@cnnlab/core";
+import { lenet5 } from "@cnnlab/lenet5";
+import { alexnet } from "@cnnlab/alexnet";
+import { measureThroughput } from "@cnnlab/cli/bench";
+import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
+
+/** What `cnnlabRows` measures. */
+export interface CnnlabBenchOptions {
+  readonly registry: Registry;
+  /** Registered backend name, e.g. `cpu` or `webgpu`. */
+  readonly backend: string;
+  /** The tasks to run; `gemm-1024` runs only for `cpu` backends. */
+  readonly tasks: readonly Task[];
+  /** LeNet-5 batch size. */
+  readonly batch: number;
+  /** Timed runs per figure. */
+  readonly runs: number;
+  /** Written into each row (the WebGPU adapter). */
+  readonly device?: string;
+}
+
+/**
+ * Measures cnnlab on one backend.
+ *
+ * @param options Registry, backend, tasks and repetition counts.
+ * @returns One row per task measured.
+ */
+export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
+  const { registry, backend, tasks, batch, runs, device } = options;
+  const rows: Row[] = [];
+  const base = { framework: "cnnlab", backend, ...(device ? { device } : {}) };
+  if (tasks.includes("lenet5-train") || tasks.includes("lenet5-infer")) {
+    const t = await measureThroughput({
+      registry,
+      backend,
+      spec: lenet5(),
+      batchSize: batch,
+      runs,
+      steps: 5,
+    });
+    sampleRss();
+    if (tasks.includes("lenet5-train")) {
+      rows.push({ ...base, task: "lenet5-train", batch, imagesPerSecond: t.trainImagesPerSecond, runs });
+    }
+    if (tasks.includes("lenet5-infer")) {
+      rows.push({ ...base, task: "lenet5-infer", batch, imagesPerSecond: t.inferImagesPerSecond, runs });
+    }
+  }
+  if (tasks.includes("alexnet-forward")) {
+    rows.push({ ...base, task: "alexnet-forward", batch: 1, msPerImage: await alexnetMs(options), runs });
+  }
+  if (tasks.includes("gemm-1024") && backend.startsWith("cpu")) {
+    rows.push({ ...base, task: "gemm-1024", batch: 1, gflops: await gemmGflops(1024, runs), runs });
+  }
+  return rows;
+}
+
+/**
+ * Milliseconds of one AlexNet (single tower, 1000 classes) inference on a 1 × 3 × 227 × 227 input,
+ * under `noGrad` and `tidy`, reading the result back.
+ *
+ * @param options Registry, backend and runs.
+ * @returns The median milliseconds.
+ */
+async function alexnetMs(options: CnnlabBenchOptions): Promise<number> {
+  const { registry, backend, runs } = options;
+  const device = await registry.device(backend);
+  const rng = new Rng(1);
+  const model = new Model(alexnet(), { registry, device, rng });
+  const x = device.tensor(Float32Array.from({ length: 3 * 227 * 227 }, () => rng.next()), [1, 3, 227, 227]);
+  try {
+    const seconds = await medianSeconds(async () => {
+      const y = noGrad(() => tidy(() => model.forward(x, { training: false, rng })));
+      await y.data();
+      y.dispose();
+    }, { runs });
+    return seconds * 1000;
+  } finally {
+    x.dispose();
+    for (const p of model.parameters().values()) p.dispose();
+  }
+}
+
+/**
+ * GFLOP/s of `gemm` on n × n × n float32 matrices: 2n³ over the median seconds.
+ *
+ * @param n The size.
+ * @param runs Timed runs.
+ * @returns 10⁹ floating-point operations per second.
+ */
+async function gemmGflops(n: number, runs: number): Promise<number> {
+  const rng = new Rng(2);
+  const a = Float32Array.from({ length: n * n }, () => rng.next() - 0.5);
+  const b = Float32Array.from({ length: n * n }, () => rng.next() - 0.5);
+  const c = new Float32Array(n * n);
+  const seconds = await medianSeconds(() => gemm(n, n, n, a, b, c), { runs, warmup: 2 });
+  return (2 * n ** 3) / seconds / 1e9;
+}

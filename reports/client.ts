@@ -74,14 +74,14 @@ export type ChartSpec =
 export function drawReport(d3: any, charts: Record<string, ChartSpec>): void {
   const doc: any = (globalThis as any).document;
   const palette = d3.schemeCategory10;
-  const margin = { top: 12, right: 110, bottom: 36, left: 52 };
+  const margin = { top: 12, right: 110, bottom: 36, left: 64 };
 
   function axes(svg: any, x: any, y: any, w: number, h: number, xLabel: string, yLabel: string) {
     svg.append("g").attr("transform", `translate(0,${h})`).call(d3.axisBottom(x).ticks(6));
     svg.append("g").call(d3.axisLeft(y).ticks(5));
     svg.append("text").attr("x", w / 2).attr("y", h + 30).attr("text-anchor", "middle").attr("class", "label")
       .text(xLabel);
-    svg.append("text").attr("transform", "rotate(-90)").attr("x", -h / 2).attr("y", -40)
+    svg.append("text").attr("transform", "rotate(-90)").attr("x", -h / 2).attr("y", -52)
       .attr("text-anchor", "middle").attr("class", "label").text(yLabel);
   }
 

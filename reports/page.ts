@@ -116,7 +116,10 @@ function classNames(run: RunData, k: number): string[] {
 }
 
 function table(head: readonly string[], rows: readonly (readonly string[])[], cls = ""): string {
-  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>` +
+  const thead = head.some((h) => h)
+    ? `<thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>`
+    : "";
+  return `<table class="${cls}">${thead}<tbody>` +
     rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("") + `</tbody></table>`;
 }
 

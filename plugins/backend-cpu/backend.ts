@@ -3,6 +3,7 @@
  * @module
  */
 import type { Backend } from "@cnnlab/core";
+import { cpuGemmSettings } from "./gemm.ts";
 
 /** A backend whose storage is a plain `Float32Array` in this process. */
 export class CpuBackend implements Backend<Float32Array> {
@@ -27,8 +28,9 @@ export class CpuBackend implements Backend<Float32Array> {
   }
   /** Nothing to do: the garbage collector reclaims arrays. */
   free(_storage: Float32Array): void {}
-  /** Describes the host. */
+  /** Describes the host and what `gemm` runs: kernels, relaxed SIMD, threads. */
   describe(): Record<string, unknown> {
-    return { backend: "cpu", threads: 1, runtime: `Deno ${Deno.version.deno}` };
+    const { kernels, relaxedSimd, threads } = cpuGemmSettings();
+    return { backend: "cpu", kernels, relaxedSimd, threads, runtime: `Deno ${Deno.version.deno}` };
   }
 }

@@ -1,12 +1,20 @@
 /**
- * Cache-blocked single-precision matrix multiply, the workhorse of dense and convolution kernels.
+ * Single-precision matrix multiply, the workhorse of dense and convolution kernels, and its
+ * settings: which kernels (`"wasm"`: WebAssembly SIMD on every core, the default where the runtime
+ * validates it; `"ts"`: the plain TypeScript reference) and how many threads.
  *
- * Two loop shapes: when B is given row-major as `[k, n]`, an i-k-j loop over four rows of C at a
- * time streams B and C along contiguous rows, blocked by columns so the four C rows stay in L1;
- * when B is given transposed (`[n, k]`), each C element is a dot product of two contiguous rows,
- * computed two-by-two so every loaded value is used twice.
+ * The WebAssembly path packs op(A) and op(B) into panels (resolving transposes and padding edges),
+ * runs a register-blocked micro-kernel over cache-sized blocks (relaxed SIMD's fused multiply-add
+ * where available, plain 128-bit SIMD otherwise) and splits C among the calling thread and worker
+ * threads over shared memory; the call stays synchronous. Products below a few thousand
+ * multiply-adds take the TypeScript path, whose call costs less.
  * @module
  */
+import { supportsKernel } from "./_gemm_kernel.ts";
+import { gemmWasm, type WasmGemmSettings, workersStarted } from "./_gemm_wasm.ts";
+import { gemmTs } from "./gemm_ts.ts";
+
+export { gemmTs } from "./gemm_ts.ts";
 
 /** Options of `gemm`. */
 export interface GemmOptions {
@@ -22,18 +30,172 @@ export interface GemmOptions {
   readonly offsetC?: number;
 }
 
-const COLUMN_BLOCK = 512;
+/** Which GEMM kernels `gemm` runs. */
+export type CpuKernels = "ts" | "wasm";
+
+/** Options of `setCpuKernels`. */
+export interface CpuKernelOptions {
+  /** Use relaxed SIMD's fused multiply-add where the runtime validates it (default true). */
+  readonly relaxedSimd?: boolean;
+}
+
+/** What `gemm` currently runs, from `cpuGemmSettings`. */
+export interface CpuGemmSettings {
+  /** `"wasm"` or `"ts"`. */
+  readonly kernels: CpuKernels;
+  /** Whether the WebAssembly kernel uses `f32x4.relaxed_madd` (false on the TypeScript path). */
+  readonly relaxedSimd: boolean;
+  /** Most threads one call uses, the calling thread included. */
+  readonly threads: number;
+  /** Worker threads started so far. */
+  readonly workers: number;
+  /** Products of at least this many multiply-adds are split among threads. */
+  readonly threadedMinMacs: number;
+}
 
 /**
- * Computes `C = op(A) · op(B)` (or `C += …`) for row-major float32 matrices, C being `[m, n]`.
+ * Below this many multiply-adds (m·n·k) the TypeScript kernel is faster than copying into WebAssembly
+ * memory (measured on a 2-core x86-64: even at 12³, WebAssembly ahead from 16³).
+ */
+const WASM_MIN_MACS = 2048;
+/**
+ * Below this many multiply-adds a call runs on the calling thread alone: waking a worker costs about
+ * 10 µs, and a product of 64 × 128 × 64 gained nothing from a second thread, one of 64 × 128 × 128
+ * about 1.6×.
+ */
+const THREADED_MIN_MACS = 1 << 20;
+
+const simd = supportsKernel(false);
+const relaxedSimd = simd && supportsKernel(true);
+let kernels: CpuKernels = simd ? "wasm" : "ts";
+let useRelaxed = relaxedSimd;
+let threads = Math.max(1, Math.floor(globalThis.navigator?.hardwareConcurrency ?? 1));
+
+/**
+ * Chooses the kernels `gemm` runs from now on, for every caller in this thread.
+ *
+ * @param kind `"wasm"` (the default where WebAssembly SIMD validates) or `"ts"` (the plain
+ * TypeScript reference, e.g. for `--backend cpu-ts`).
+ * @param options `relaxedSimd: false` forces the plain-SIMD kernel even where relaxed SIMD exists.
+ * @returns The settings before the change, to restore them later.
+ * @throws {RangeError} If `kind` is neither `"ts"` nor `"wasm"`, or `"wasm"` is asked for where
+ * this runtime does not validate 128-bit WebAssembly SIMD.
+ * @example Run the reference kernel, then restore
+ * ```ts
+ * import { cpuGemmSettings, gemm, setCpuKernels } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * const before = setCpuKernels("ts");
+ * assert.equal(cpuGemmSettings().kernels, "ts");
+ * const c = new Float32Array(1);
+ * gemm(1, 1, 2, new Float32Array([1, 2]), new Float32Array([3, 4]), c);
+ * assert.deepEqual([...c], [11]);
+ * setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+ * ```
+ */
+export function setCpuKernels(kind: CpuKernels, options: CpuKernelOptions = {}): CpuGemmSettings {
+  if (kind !== "ts" && kind !== "wasm") {
+    throw new RangeError(`Cannot set the CPU kernels to "${kind}": use "wasm" or "ts"`);
+  }
+  if (kind === "wasm" && !simd) {
+    throw new RangeError(
+      `Cannot set the CPU kernels to "wasm": this runtime does not validate WebAssembly SIMD; use "ts"`,
+    );
+  }
+  const before = cpuGemmSettings();
+  kernels = kind;
+  useRelaxed = relaxedSimd && (options.relaxedSimd ?? true);
+  return before;
+}
+
+/**
+ * Sets how many threads one `gemm` call may use, the calling thread included. Workers start on the
+ * first call that wants them and never keep a finished process alive.
+ *
+ * @param count A positive integer; the default is `navigator.hardwareConcurrency`.
+ * @returns The previous count.
+ * @throws {RangeError} If `count` is not a positive integer.
+ * @example One thread, then back
+ * ```ts
+ * import { cpuGemmSettings, setCpuThreads } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * const before = setCpuThreads(1);
+ * assert.equal(cpuGemmSettings().threads, 1);
+ * setCpuThreads(before);
+ * ```
+ */
+export function setCpuThreads(count: number): number {
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`Cannot set the CPU threads to ${count}: it must be a positive integer`);
+  }
+  const before = threads;
+  threads = count;
+  return before;
+}
+
+/**
+ * Describes what `gemm` runs now.
+ *
+ * @returns Kernels, relaxed SIMD, thread count, workers started, and the threading threshold.
+ * @throws Never.
+ * @example The default uses every core
+ * ```ts
+ * import { cpuGemmSettings } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * assert.ok(cpuGemmSettings().threads >= 1);
+ * ```
+ */
+export function cpuGemmSettings(): CpuGemmSettings {
+  return {
+    kernels,
+    relaxedSimd: kernels === "wasm" && useRelaxed,
+    threads,
+    workers: workersStarted(),
+    threadedMinMacs: THREADED_MIN_MACS,
+  };
+}
+
+function checkSize(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`Cannot multiply matrices: ${name} is ${value}; it must be a non-negative integer`);
+  }
+}
+
+/** Checks that `array` holds a `[rows, cols]` matrix from `offset`. */
+function checkOperand(name: string, array: Float32Array, offset: number, rows: number, cols: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + rows * cols > array.length) {
+    throw new RangeError(
+      `Cannot multiply matrices: ${name} holds ${array.length} values, too few for [${rows}, ${cols}] from offset ${offset}`,
+    );
+  }
+}
+
+/** The settings of the current WebAssembly call, reused so that a call allocates nothing. */
+const call: { -readonly [K in keyof WasmGemmSettings]: WasmGemmSettings[K] } = {
+  relaxed: false,
+  threads: 1,
+  transposeA: false,
+  transposeB: false,
+  accumulate: false,
+  offsetA: 0,
+  offsetB: 0,
+  offsetC: 0,
+};
+
+/**
+ * Computes `C = op(A) · op(B)` (or `C += …`) for row-major float32 matrices, C being `[m, n]`, with
+ * the kernels chosen by `setCpuKernels` on up to `setCpuThreads` threads. Synchronous.
  *
  * @param m Rows of C.
  * @param n Columns of C.
  * @param k Inner dimension.
- * @param a A's values.
- * @param b B's values.
- * @param c C's values, written in place.
+ * @param a A's values: `[m, k]`, or `[k, m]` with `transposeA`.
+ * @param b B's values: `[k, n]`, or `[n, k]` with `transposeB`.
+ * @param c C's values `[m, n]`, written in place.
  * @param options Transposes, accumulation and offsets.
+ * @returns Nothing; C is written in place.
+ * @throws {RangeError} If `m`, `n` or `k` is not a non-negative integer, or an array is too short
+ * for its matrix at its offset.
+ * @throws {Error} If a worker thread failed (a bug; `setCpuThreads(1)` avoids workers).
  * @example 2×2 times 2×2
  * ```ts
  * import { gemm } from "@cnnlab/backend-cpu/gemm";
@@ -52,129 +214,29 @@ export function gemm(
   c: Float32Array,
   options: GemmOptions = {},
 ): void {
-  const { transposeA = false, transposeB = false, accumulate = false } = options;
-  let offA = options.offsetA ?? 0;
-  const offB = options.offsetB ?? 0, offC = options.offsetC ?? 0;
-  if (!accumulate) c.fill(0, offC, offC + m * n);
-  if (m === 0 || n === 0 || k === 0) return;
-  if (transposeB) {
-    let rowA = a;
-    if (transposeA) {
-      rowA = transposeCopy(a, offA, k, m);
-      offA = 0;
-    }
-    gemmDot(m, n, k, rowA, offA, b, offB, c, offC);
-  } else {
-    gemmAxpy(m, n, k, a, offA, transposeA, b, offB, c, offC);
+  checkSize("m", m);
+  checkSize("n", n);
+  checkSize("k", k);
+  const transposeA = options.transposeA ?? false, transposeB = options.transposeB ?? false;
+  const offsetA = options.offsetA ?? 0, offsetB = options.offsetB ?? 0, offsetC = options.offsetC ?? 0;
+  checkOperand("a", a, offsetA, transposeA ? k : m, transposeA ? m : k);
+  checkOperand("b", b, offsetB, transposeB ? n : k, transposeB ? k : n);
+  checkOperand("c", c, offsetC, m, n);
+  const accumulate = options.accumulate ?? false;
+  if (m === 0 || n === 0 || k === 0) {
+    if (!accumulate) c.fill(0, offsetC, offsetC + m * n);
+    return;
   }
-}
-
-function transposeCopy(src: Float32Array, off: number, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const s = off + r * cols;
-    for (let q = 0; q < cols; q++) out[q * rows + r] = src[s + q];
+  if (kernels === "wasm" && m * n * k >= WASM_MIN_MACS) {
+    call.relaxed = useRelaxed;
+    call.threads = m * n * k < THREADED_MIN_MACS ? 1 : threads;
+    call.transposeA = transposeA;
+    call.transposeB = transposeB;
+    call.accumulate = accumulate;
+    call.offsetA = offsetA;
+    call.offsetB = offsetB;
+    call.offsetC = offsetC;
+    if (gemmWasm(m, n, k, a, b, c, call)) return;
   }
-  return out;
-}
-
-/** C[i, :] += Σ_p A[i, p] · B[p, :], four rows of C per pass, columns in blocks. */
-function gemmAxpy(
-  m: number,
-  n: number,
-  k: number,
-  a: Float32Array,
-  offA: number,
-  transA: boolean,
-  b: Float32Array,
-  offB: number,
-  c: Float32Array,
-  offC: number,
-): void {
-  // Stride between A[i, p] and A[i, p + 1], and between A[i, p] and A[i + 1, p].
-  const sp = transA ? m : 1, si = transA ? 1 : k;
-  for (let j0 = 0; j0 < n; j0 += COLUMN_BLOCK) {
-    const j1 = Math.min(n, j0 + COLUMN_BLOCK);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      const c0 = offC + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-      let ap = offA + i * si;
-      for (let p = 0; p < k; p++, ap += sp) {
-        const a0 = a[ap], a1 = a[ap + si], a2 = a[ap + 2 * si], a3 = a[ap + 3 * si];
-        const bo = offB + p * n;
-        for (let j = j0; j < j1; j++) {
-          const bv = b[bo + j];
-          c[c0 + j] += a0 * bv;
-          c[c1 + j] += a1 * bv;
-          c[c2 + j] += a2 * bv;
-          c[c3 + j] += a3 * bv;
-        }
-      }
-    }
-    for (; i < m; i++) {
-      const c0 = offC + i * n;
-      let ap = offA + i * si;
-      for (let p = 0; p < k; p++, ap += sp) {
-        const a0 = a[ap];
-        if (a0 === 0) continue;
-        const bo = offB + p * n;
-        for (let j = j0; j < j1; j++) c[c0 + j] += a0 * b[bo + j];
-      }
-    }
-  }
-}
-
-/** C[i, j] += A[i, :] · B[j, :] (B stored `[n, k]`), two rows by two columns at a time. */
-function gemmDot(
-  m: number,
-  n: number,
-  k: number,
-  a: Float32Array,
-  offA: number,
-  b: Float32Array,
-  offB: number,
-  c: Float32Array,
-  offC: number,
-): void {
-  let i = 0;
-  for (; i + 2 <= m; i += 2) {
-    const a0 = offA + i * k, a1 = a0 + k;
-    let j = 0;
-    for (; j + 2 <= n; j += 2) {
-      const b0 = offB + j * k, b1 = b0 + k;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p], x1 = a[a1 + p], y0 = b[b0 + p], y1 = b[b1 + p];
-        s00 += x0 * y0;
-        s01 += x0 * y1;
-        s10 += x1 * y0;
-        s11 += x1 * y1;
-      }
-      const ci = offC + i * n + j;
-      c[ci] += s00;
-      c[ci + 1] += s01;
-      c[ci + n] += s10;
-      c[ci + n + 1] += s11;
-    }
-    for (; j < n; j++) {
-      const b0 = offB + j * k;
-      let s0 = 0, s1 = 0;
-      for (let p = 0; p < k; p++) {
-        const y = b[b0 + p];
-        s0 += a[a0 + p] * y;
-        s1 += a[a1 + p] * y;
-      }
-      c[offC + i * n + j] += s0;
-      c[offC + (i + 1) * n + j] += s1;
-    }
-  }
-  for (; i < m; i++) {
-    const a0 = offA + i * k;
-    for (let j = 0; j < n; j++) {
-      const b0 = offB + j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[a0 + p] * b[b0 + p];
-      c[offC + i * n + j] += s;
-    }
-  }
+  gemmTs(m, n, k, a, b, c, options);
 }

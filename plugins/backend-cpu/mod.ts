@@ -1,7 +1,8 @@
 /**
  * `@cnnlab/backend-cpu`: the CPU backend (float32 arrays in this process) and its kernels for
  * every primitive op of `@cnnlab/core`. Layer plugins bring CPU kernels for their own ops and may
- * use `gemm` from `@cnnlab/backend-cpu/gemm`.
+ * use `gemm` from `@cnnlab/backend-cpu/gemm`: WebAssembly SIMD on every core by default,
+ * `setCpuKernels("ts")` for the plain TypeScript reference, `setCpuThreads(n)` for the thread count.
  *
  * @example Register and compute
  * ```ts
@@ -20,7 +21,17 @@ import { reduceKernels } from "./kernels/reduce.ts";
 import { layoutKernels } from "./kernels/layout.ts";
 
 export { CpuBackend } from "./backend.ts";
-export { gemm, type GemmOptions } from "./gemm.ts";
+export {
+  type CpuGemmSettings,
+  cpuGemmSettings,
+  type CpuKernelOptions,
+  type CpuKernels,
+  gemm,
+  type GemmOptions,
+  gemmTs,
+  setCpuKernels,
+  setCpuThreads,
+} from "./gemm.ts";
 
 /** The CPU backend plugin. */
 const plugin: Plugin = definePlugin({

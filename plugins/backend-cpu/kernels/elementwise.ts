@@ -8,7 +8,92 @@ import { broadcastStrides, forEachRun, plan } from "./_strided.ts";
 
 type Binary = "add" | "sub" | "mul" | "div" | "maximum" | "greaterEqual";
 
+/**
+ * `y[yo + i] = a[ao + i·as] op b[bo + i·bs]` for i < n. The common stride pairs (both operands
+ * contiguous, or one of them a broadcast scalar) get loops of their own, which V8 compiles to
+ * tighter code than the general strided one.
+ */
 function binaryRun(
+  op: Binary,
+  y: Float32Array,
+  yo: number,
+  a: Float32Array,
+  ao: number,
+  as: number,
+  b: Float32Array,
+  bo: number,
+  bs: number,
+  n: number,
+): void {
+  if (as === 1 && bs === 1) binaryContiguous(op, y, yo, a, ao, b, bo, n);
+  else if (as === 1 && bs === 0) binaryScalar(op, y, yo, a, ao, b[bo], n, false);
+  else if (as === 0 && bs === 1) binaryScalar(op, y, yo, b, bo, a[ao], n, true);
+  else binaryStrided(op, y, yo, a, ao, as, b, bo, bs, n);
+}
+
+function binaryContiguous(
+  op: Binary,
+  y: Float32Array,
+  yo: number,
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  n: number,
+): void {
+  switch (op) {
+    case "add":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + b[bo + i];
+      return;
+    case "sub":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - b[bo + i];
+      return;
+    case "mul":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * b[bo + i];
+      return;
+    case "div":
+      for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / b[bo + i];
+      return;
+    default:
+      binaryStrided(op, y, yo, a, ao, 1, b, bo, 1, n);
+  }
+}
+
+/** `y = x op v` (or `v op x` when `swapped`) for a contiguous run of x. */
+function binaryScalar(
+  op: Binary,
+  y: Float32Array,
+  yo: number,
+  x: Float32Array,
+  xo: number,
+  v: number,
+  n: number,
+  swapped: boolean,
+): void {
+  switch (op) {
+    case "add":
+      for (let i = 0; i < n; i++) y[yo + i] = x[xo + i] + v;
+      return;
+    case "mul":
+      for (let i = 0; i < n; i++) y[yo + i] = x[xo + i] * v;
+      return;
+    case "sub":
+      if (swapped) { for (let i = 0; i < n; i++) y[yo + i] = v - x[xo + i]; }
+      else for (let i = 0; i < n; i++) y[yo + i] = x[xo + i] - v;
+      return;
+    case "div":
+      if (swapped) { for (let i = 0; i < n; i++) y[yo + i] = v / x[xo + i]; }
+      else for (let i = 0; i < n; i++) y[yo + i] = x[xo + i] / v;
+      return;
+    default: {
+      const scalar = new Float32Array([v]);
+      if (swapped) binaryStrided(op, y, yo, scalar, 0, 0, x, xo, 1, n);
+      else binaryStrided(op, y, yo, x, xo, 1, scalar, 0, 0, n);
+    }
+  }
+}
+
+function binaryStrided(
   op: Binary,
   y: Float32Array,
   yo: number,

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { supportsKernel } from "./_gemm_kernel.ts";
+import { gemmWasm, setCallerRunsTasks, threadStats, type WasmGemmSettings } from "./_gemm_wasm.ts";
+
+/** C = op(A)·op(B) (+ C) in float64, from the definition. */
+function naive(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  s: WasmGemmSettings,
+): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = s.accumulate ? c[s.offsetC + i * n + j] : 0;
+      for (let p = 0; p < k; p++) {
+        const x = s.transposeA ? a[s.offsetA + p * m + i] : a[s.offsetA + i * k + p];
+        const y = s.transposeB ? b[s.offsetB + j * k + p] : b[s.offsetB + p * n + j];
+        sum += x * y;
+      }
+      out[i * n + j] = sum;
+    }
+  }
+  return out;
+}
+
+let seed = 1;
+const random = (n: number) =>
+  Float32Array.from({ length: n }, () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  });
+
+/** Runs gemmWasm on random operands with guard values around C, and compares with `naive`. */
+function check(m: number, n: number, k: number, s: WasmGemmSettings): void {
+  const a = random(s.offsetA + m * k + 3),
+    b = random(s.offsetB + k * n + 2),
+    c = random(s.offsetC + m * n + 5);
+  const before = c.slice();
+  const want = naive(m, n, k, a, b, c, s);
+  assert.ok(gemmWasm(m, n, k, a, b, c, s));
+  const label = `${m}×${n}×${k} ${JSON.stringify(s)}`;
+  for (let i = 0; i < m * n; i++) {
+    const got = c[s.offsetC + i];
+    assert.ok(Math.abs(got - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${got}, want ${want[i]}`);
+  }
+  for (let i = 0; i < s.offsetC; i++) assert.equal(c[i], before[i], `${label}: wrote before C`);
+  for (let i = s.offsetC + m * n; i < c.length; i++) assert.equal(c[i], before[i], `${label}: wrote after C`);
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 1, 9],
+  [1, 17, 3],
+  [13, 1, 5],
+  [6, 8, 8],
+  [7, 9, 13],
+  [5, 25, 100],
+  [33, 17, 65],
+  [24, 40, 300], // more than one depth block
+  [70, 600, 20], // several tasks along both dimensions
+  [6, 25, 5000], // A·Bᵀ by dot products: several depth chunks
+];
+
+const flavours = [false, true].filter((relaxed) => supportsKernel(relaxed));
+
+function settings(relaxed: boolean, threads: number, flags: number, offsets: boolean): WasmGemmSettings {
+  return {
+    relaxed,
+    threads,
+    transposeA: (flags & 1) !== 0,
+    transposeB: (flags & 2) !== 0,
+    accumulate: (flags & 4) !== 0,
+    offsetA: offsets ? 3 : 0,
+    offsetB: offsets ? 5 : 0,
+    offsetC: offsets ? 7 : 0,
+  };
+}
+
+Deno.test("gemmWasm() matches a triple loop for every transpose, accumulate and offset on one thread", () => {
+  for (const relaxed of flavours) {
+    for (const [m, n, k] of SHAPES) {
+      for (let flags = 0; flags < 8; flags++) {
+        for (const offsets of [false, true]) check(m, n, k, settings(relaxed, 1, flags, offsets));
+      }
+    }
+  }
+});
+
+Deno.test("gemmWasm() reuses its memory: a small call after a large one", () => {
+  check(300, 200, 100, settings(true, 1, 0, false));
+  check(3, 2, 1, settings(true, 1, 5, true));
+});
+
+async function workerReady(relaxed: boolean): Promise<void> {
+  // The first threaded call starts the worker; calls never wait for it, so poll until it serves.
+  check(40, 80, 30, settings(relaxed, 2, 0, false));
+  for (let i = 0; i < 500 && threadStats(relaxed).ready < 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(threadStats(relaxed).ready, 1, "the worker did not start within 5 s");
+}
+
+Deno.test("gemmWasm() on a worker alone matches a triple loop", async () => {
+  for (const relaxed of flavours) {
+    await workerReady(relaxed);
+    const before = setCallerRunsTasks(false);
+    try {
+      const [caller, worker] = threadStats(relaxed).done;
+      for (const [m, n, k] of SHAPES) {
+        for (let flags = 0; flags < 8; flags++) check(m, n, k, settings(relaxed, 2, flags, flags === 5));
+      }
+      const after = threadStats(relaxed).done;
+      assert.equal(after[0], caller, "the caller ran tasks");
+      assert.ok(after[1] >= worker + SHAPES.length * 8, "the worker ran fewer tasks than calls");
+    } finally {
+      setCallerRunsTasks(before);
+    }
+  }
+});
+
+Deno.test("gemmWasm() with the caller and a worker sharing tasks matches a triple loop", async () => {
+  await workerReady(true);
+  for (let flags = 0; flags < 8; flags++) check(130, 250, 70, settings(true, 2, flags, true));
+  check(1, 3000, 10, settings(true, 2, 0, false));
+});
+
+Deno.test("gemmWasm() workers do not keep a finished process alive", async () => {
+  const script = `
+    import { gemmWasm, threadStats } from ${JSON.stringify(new URL("./_gemm_wasm.ts", import.meta.url).href)};
+    const s = { relaxed: false, threads: 2, transposeA: false, transposeB: false, accumulate: false,
+      offsetA: 0, offsetB: 0, offsetC: 0 };
+    const x = new Float32Array(256 * 256).fill(1), y = new Float32Array(256 * 256);
+    gemmWasm(256, 256, 256, x, x, y, s);
+    while (threadStats(false).ready < 1) await new Promise((r) => setTimeout(r, 5));
+    gemmWasm(256, 256, 256, x, x, y, s);
+    console.log(y[0], threadStats(false).ready);
+  `;
+  const started = performance.now();
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout).trim(), "256 1");
+  assert.ok(seconds < 20, `the process took ${seconds} s to exit`);
+});

@@ -1,5 +1,6 @@
 /**
- * `deno task bench [--json] [--only TASK,…] [--runs N] [--batch N] [--no-peers] [--no-webgpu]`
+ * `deno task bench [--json] [--only TASK,…] [--runs N] [--batch N] [--no-peers] [--no-webgpu]
+ * [--threads N] [--cpu-kernels wasm|ts]`
  *
  * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per
  * 1 × 3 × 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³
@@ -25,6 +26,9 @@ const USAGE =
 const { values: flags } = parseArgs({
   options: {
     json: { type: "boolean" },
+    // The cpu backend's settings: thread count and "wasm" or "ts" kernels.
+    threads: { type: "string" },
+    "cpu-kernels": { type: "string" },
     runs: { type: "string" },
     batch: { type: "string" },
     only: { type: "string" },
@@ -59,6 +63,10 @@ startRssSampling();
 
 log(`cnnlab bench: ${tasks.join(", ")}; median of ${runs} runs after warm-up; ${cores()} cores`);
 const registry = createRegistry();
+await registry.device("cpu", {
+  ...(flags.threads ? { threads: Number(flags.threads) } : {}),
+  ...(flags["cpu-kernels"] ? { kernels: flags["cpu-kernels"] } : {}),
+});
 for (const r of await cnnlabRows({ registry, backend: "cpu", tasks, batch, runs })) show(r);
 
 // cnnlab on WebGPU (LeNet-5 only), where an adapter exists (a software one here; a real GPU on the

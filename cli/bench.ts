@@ -18,6 +18,8 @@ import {
 export interface ThroughputOptions {
   readonly registry: Registry;
   readonly backend: string;
+  /** The backend's settings (e.g. the cpu backend's `threads`), used if the device starts here. */
+  readonly backendOptions?: Readonly<Record<string, unknown>>;
   readonly spec: ModelSpec;
   readonly batchSize: number;
   /** Timed runs (median taken); default 5. */
@@ -42,7 +44,7 @@ export interface Throughput {
  */
 export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
   const { registry, spec, batchSize, runs = 5, steps = 10 } = options;
-  const device = await registry.device(options.backend);
+  const device = await registry.device(options.backend, options.backendOptions);
   const rng = new Rng(1);
   const model = new Model(spec, { registry, device, rng });
   const params = model.parameters();

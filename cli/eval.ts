@@ -39,7 +39,7 @@ export async function evalCommand(
   };
   const ckpt = await loadCheckpoint(ckptDir);
   const registry = await openRegistry(opts.plugins);
-  const device = await openDevice(registry, opts.backend);
+  const device = await openDevice(registry, opts.backend, opts.backendOptions);
   const { test } = await openData(registry, { ...opts, limit: 1 });
   const model = new Model(ckpt.spec, { registry, device, rng: new Rng(0) });
   restoreTensors(model.parameters(), ckpt.tensors, ckptDir);

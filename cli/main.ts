@@ -95,6 +95,7 @@ export async function run(argv: readonly string[], options: { quiet?: boolean } 
         const r = await measureThroughput({
           registry,
           backend: o.backend,
+          backendOptions: Object.keys(o.backendOptions).length ? o.backendOptions : undefined,
           spec,
           batchSize: o.batchSize ?? 64,
         });

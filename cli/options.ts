@@ -12,6 +12,8 @@ export interface CliOptions {
   readonly args: readonly string[];
   readonly plugins: readonly string[];
   readonly backend: string;
+  /** The backend's own settings from --threads and --cpu-kernels (cpu backend only). */
+  readonly backendOptions: Readonly<Record<string, unknown>>;
   readonly model: string;
   readonly set: Readonly<Record<string, unknown>>;
   readonly dataset: string;
@@ -53,6 +55,8 @@ export function parseCli(args: readonly string[]): CliOptions {
       options: {
         plugin: { type: "string", multiple: true },
         backend: { type: "string" },
+        threads: { type: "string" },
+        "cpu-kernels": { type: "string" },
         model: { type: "string" },
         set: { type: "string", multiple: true },
         dataset: { type: "string" },
@@ -88,11 +92,25 @@ export function parseCli(args: readonly string[]): CliOptions {
   if (!["none", "step", "cosine"].includes(schedule)) {
     throw new UsageError(`--schedule must be none, step or cosine, got "${schedule}"`);
   }
+  const backend = v.backend ?? "cpu";
+  const backendOptions: Record<string, unknown> = {};
+  const threads = int(v.threads, "--threads", 1);
+  if (threads !== undefined) backendOptions.threads = threads;
+  if (v["cpu-kernels"] !== undefined) {
+    if (!["wasm", "ts"].includes(v["cpu-kernels"])) {
+      throw new UsageError(`--cpu-kernels must be wasm or ts, got "${v["cpu-kernels"]}"`);
+    }
+    backendOptions.kernels = v["cpu-kernels"];
+  }
+  if (Object.keys(backendOptions).length && backend !== "cpu") {
+    throw new UsageError(`--threads and --cpu-kernels apply to --backend cpu, not ${backend}`);
+  }
   return {
     command,
     args: rest,
     plugins: v.plugin ?? [],
-    backend: v.backend ?? "cpu",
+    backend,
+    backendOptions,
     model: v.model ?? "lenet5",
     set: Object.fromEntries((v.set ?? []).map((e) => parseSet(e, "--set"))),
     dataset: v.dataset ?? "mnist",

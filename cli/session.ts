@@ -20,15 +20,20 @@ export async function openRegistry(specifiers: readonly string[]): Promise<Regis
 }
 
 /**
- * Starts the device for --backend.
+ * Starts the device for --backend, with --threads and --cpu-kernels as the backend's options.
  *
  * @param registry The registry.
  * @param backend Backend name.
+ * @param options The backend's settings.
  * @returns The device.
  */
-export async function openDevice(registry: Registry, backend: string): Promise<Device> {
+export async function openDevice(
+  registry: Registry,
+  backend: string,
+  options: Readonly<Record<string, unknown>> = {},
+): Promise<Device> {
   try {
-    return await registry.device(backend);
+    return await registry.device(backend, Object.keys(options).length ? options : undefined);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`${msg.replace(/\.$/, "")}${backend !== "cpu" ? "; try --backend cpu" : ""}`);

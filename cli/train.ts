@@ -60,7 +60,7 @@ export function cliOptimizer(registry: Registry, o: CliOptions): Optimizer {
 export async function train(o: CliOptions, argv: readonly string[]): Promise<TrainResult> {
   const started = performance.now();
   const registry = await openRegistry(o.plugins);
-  const device = await openDevice(registry, o.backend);
+  const device = await openDevice(registry, o.backend, o.backendOptions);
   const { train: trainSet, test } = await openData(registry, o);
   const spec = await modelSpec(registry, o, trainSet);
   const rng = new Rng(o.seed);

@@ -24,6 +24,8 @@ Usage:
 Options:
   --plugin SPEC        load a plugin (path, file:, npm: or jsr: specifier); repeatable
   --backend NAME       backend to run on (default: cpu)
+  --threads N          cpu backend: threads for its kernels (default: the number of cores)
+  --cpu-kernels KIND   cpu backend: wasm (WebAssembly SIMD, the default) or ts (plain TypeScript)
   --model NAME|FILE    registered model or a JSON model spec (default: lenet5)
   --set KEY=VALUE      model option, VALUE parsed as JSON when it can be (e.g. --set pooling=lpPool2d); repeatable
   --dataset NAME       registered dataset (default: mnist)

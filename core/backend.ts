@@ -26,8 +26,12 @@ export interface Backend<S = unknown> {
   describe?(): Record<string, unknown>;
 }
 
-/** Creates a backend; asynchronous where the device must be requested (WebGPU). */
-export type BackendFactory = () => Backend | Promise<Backend>;
+/**
+ * Creates a backend; asynchronous where the device must be requested (WebGPU). `options` are the
+ * backend's own settings (the CPU backend's `threads` and `kernels`, for example), from
+ * `registry.device(name, options)` or the CLI's flags; a backend rejects ones it does not know.
+ */
+export type BackendFactory = (options?: Readonly<Record<string, unknown>>) => Backend | Promise<Backend>;
 
 /** One input of a kernel call: the storage and its shape. */
 export interface KernelInput<S = unknown> {

@@ -186,14 +186,15 @@ export class Registry {
    * Starts (once) and returns the device for a backend.
    *
    * @param name A registered backend name, e.g. `"cpu"`.
+   * @param options The backend's settings, used when the device starts (the first call for `name`).
    * @returns The device; the same object on every call.
    * @throws {RangeError} If no plugin registered the backend.
    */
-  device(name: string): Promise<Device> {
+  device(name: string, options?: Readonly<Record<string, unknown>>): Promise<Device> {
     let d = this.#devices.get(name);
     if (!d) {
       const factory = this.#get<BackendFactory>("backends", name);
-      d = Promise.resolve(factory()).then((b: Backend) => new Device(this, b));
+      d = Promise.resolve().then(() => factory(options)).then((b: Backend) => new Device(this, b));
       d.catch(() => this.#devices.delete(name));
       this.#devices.set(name, d);
     }

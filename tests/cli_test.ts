@@ -153,3 +153,42 @@ Deno.test("cnnlab train with an embedding loss writes Recall@1 and the raw-pixel
   assert.equal(config.model.layers.at(-1).units, 8);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("cnnlab train --cpu-kernels ts --threads 1 runs the TypeScript path and records it", async () => {
+  const { cpuGemmSettings, setCpuKernels, setCpuThreads } = await import("@cnnlab/backend-cpu");
+  const before = cpuGemmSettings();
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await silent(() =>
+      run([
+        "train",
+        "--cpu-kernels",
+        "ts",
+        "--threads",
+        "1",
+        "--limit",
+        "64",
+        "--test-limit",
+        "32",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+        "--json",
+      ])
+    );
+    assert.equal(r.code, 0, r.errors.join("\n"));
+    const env = JSON.parse(await Deno.readTextFile(`${out}/summary.json`)).environment;
+    assert.equal(env.kernels, "ts");
+    assert.equal(env.threads, 1);
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+    setCpuThreads(before.threads);
+    await Deno.remove(out, { recursive: true });
+  }
+  const bad = await silent(() => run(["train", "--backend", "webgpu", "--threads", "2"]));
+  assert.equal(bad.code, 2);
+  assert.match(bad.errors[0], /--threads and --cpu-kernels apply to --backend cpu/);
+  const kind = await silent(() => run(["train", "--cpu-kernels", "gpu"]));
+  assert.equal(kind.code, 2);
+});

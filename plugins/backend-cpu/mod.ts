@@ -19,6 +19,7 @@ import { CpuBackend } from "./backend.ts";
 import { elementwiseKernels } from "./kernels/elementwise.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
 import { layoutKernels } from "./kernels/layout.ts";
+import { type CpuKernels, setCpuKernels, setCpuThreads } from "./gemm.ts";
 
 export { CpuBackend } from "./backend.ts";
 export {
@@ -33,11 +34,29 @@ export {
   setCpuThreads,
 } from "./gemm.ts";
 
+/**
+ * Starts the CPU backend with its options: `threads` (a positive integer, default the core count)
+ * and `kernels` (`"wasm"`, the default where WebAssembly SIMD validates, or `"ts"`, the plain
+ * TypeScript reference path).
+ */
+function startCpu(options: Readonly<Record<string, unknown>> = {}): CpuBackend {
+  for (const key of Object.keys(options)) {
+    if (key !== "threads" && key !== "kernels") {
+      throw new RangeError(
+        `Cannot start the cpu backend: unknown option "${key}" (it has "threads" and "kernels")`,
+      );
+    }
+  }
+  if (options.threads !== undefined) setCpuThreads(Number(options.threads));
+  if (options.kernels !== undefined) setCpuKernels(options.kernels as CpuKernels);
+  return new CpuBackend();
+}
+
 /** The CPU backend plugin. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/backend-cpu",
   version: "0.1.0",
-  provides: { backends: { cpu: () => new CpuBackend() } },
+  provides: { backends: { cpu: startCpu } },
   kernels: [...elementwiseKernels, ...reduceKernels, ...layoutKernels],
 });
 export default plugin;

@@ -69,7 +69,7 @@ export async function onnxRows(options: OnnxBenchOptions): Promise<Row[]> {
 
 // Imported through a variable so that `deno check` and `deno cache` do not fetch the package (about
 // 290 MB unpacked, native binaries for every platform) unless the bench runs with peers.
-const ORT = "onnxruntime-node";
+const ORT = "npm:onnxruntime-node@1.30.0";
 
 /** The part of onnxruntime-node's API the bench uses. */
 interface Ort {

@@ -207,6 +207,23 @@ export const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     attrs: {},
     noGrad: true,
   }],
+  momentUpdate: [
+    {
+      inputs: [{ shape: [3, 7] }, { shape: [3, 7] }, { shape: [3, 7] }],
+      attrs: { decay: 0.9, gain: 0.1, power: 1, weightDecay: 0 },
+      noGrad: true,
+    },
+    {
+      inputs: [{ shape: [300] }, { shape: [300] }, { shape: [300] }],
+      attrs: { decay: 0.999, gain: 0.001, power: 2, weightDecay: 0.01 },
+      noGrad: true,
+    },
+  ],
+  adamApply: [{
+    inputs: [{ shape: [4, 9] }, { shape: [4, 9] }, { shape: [4, 9], fill: "positive" }],
+    attrs: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 3 },
+    noGrad: true,
+  }],
 };
 
 /**

@@ -75,27 +75,39 @@ export function reluGrad(dy: Tensor, x: Tensor): Tensor {
   return runOp(reluGradOp, [dy, x], none);
 }
 
-/** CPU kernel for `relu`: one pass. */
+/** The 32-bit pattern of a float32 array, sharing its memory. */
+function bitsOf(x: Float32Array): Int32Array {
+  return new Int32Array(x.buffer, x.byteOffset, x.length);
+}
+
+// Both CPU kernels work on the bit patterns: a float32 is positive (and not NaN) exactly when its
+// bits, read as an int32 v, satisfy 1 ≤ v ≤ 0x7f800000, i.e. (v − 1) as unsigned < 0x7f800000. The
+// test becomes an all-ones or all-zero mask, so the loop has no data-dependent branch: a float
+// `x > 0 ? x : 0` mispredicts on about half of the (random-signed) activations and runs 3–4× slower.
+
+/** CPU kernel for `relu`: one branch-free pass (NaN and −0 give +0, as `x > 0 ? x : 0` does). */
 export const reluCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array, NoAttrs>({
   op: "relu",
   backend: "cpu",
   run([{ storage: x }]) {
     const n = x.length, y = new Float32Array(n);
+    const xb = bitsOf(x), yb = bitsOf(y);
     for (let i = 0; i < n; i++) {
-      const v = x[i];
-      y[i] = v > 0 ? v : 0;
+      const v = xb[i];
+      yb[i] = v & -(+((v - 1) >>> 0 < 0x7f800000));
     }
     return y;
   },
 });
 
-/** CPU kernel for `reluGrad`: one pass. */
+/** CPU kernel for `reluGrad`: one branch-free pass, `dy` where `x > 0`, else +0. */
 export const reluGradCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array, NoAttrs>({
   op: "reluGrad",
   backend: "cpu",
   run([{ storage: dy }, { storage: x }]) {
     const n = x.length, dx = new Float32Array(n);
-    for (let i = 0; i < n; i++) if (x[i] > 0) dx[i] = dy[i];
+    const xb = bitsOf(x), gb = bitsOf(dy), db = bitsOf(dx);
+    for (let i = 0; i < n; i++) db[i] = gb[i] & -(+((xb[i] - 1) >>> 0 < 0x7f800000));
     return dx;
   },
 });

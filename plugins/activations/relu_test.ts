@@ -43,3 +43,15 @@ Deno.test("relu() and reluGrad() gradients match central differences", () => {
 Deno.test("reluGrad() rejects dy and x of different shapes", () => {
   assert.throws(() => reluGrad(device.zeros([2, 3]), device.zeros([3, 2])), /dy has shape \[2,3\] but x/);
 });
+
+Deno.test("relu and reluGrad CPU kernels treat −0, ±Infinity, NaN and subnormals as x > 0 does", () => {
+  const special = [-0, 0, Infinity, -Infinity, NaN, -NaN, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
+  const x = device.tensor(special, [special.length]);
+  const dy = device.tensor(special.map((_, i) => i + 1), [special.length]);
+  const naive = special.map((v) => (v > 0 ? Math.fround(v) : 0));
+  const naiveGrad = special.map((v, i) => (v > 0 ? i + 1 : 0));
+  assert.deepEqual([...relu(x).dataSync()], naive);
+  assert.deepEqual([...reluGrad(dy, x).dataSync()], naiveGrad);
+  // No −0 comes out: the bit pattern of every zero is +0.
+  assert.ok([...relu(x).dataSync()].every((v) => !Object.is(v, -0)));
+});

@@ -11,6 +11,19 @@ import { noGrad, type Optimizer, shapesEqual, type Tensor, tidy } from "@cnnlab/
 import { learningRateAt, type ResolvedSchedule } from "./schedule.ts";
 import { Slots } from "./_slots.ts";
 
+/**
+ * Whether the parameter's backend has kernels for all of `opNames` (this plugin's fused update ops,
+ * present when the plugin is registered); otherwise an optimizer composes core's ops.
+ *
+ * @param p A parameter, whose device is asked.
+ * @param opNames The ops the fused update needs.
+ * @returns Whether every kernel is registered.
+ */
+export function hasFusedKernels(p: Tensor, opNames: readonly string[]): boolean {
+  const { registry, backend } = p.device;
+  return opNames.every((op) => registry.hasKernel(op, backend.name));
+}
+
 /** Base of the optimizers in this package. */
 export abstract class ScheduledOptimizer<O extends object> implements Optimizer<O> {
   readonly name: string;

@@ -4,7 +4,9 @@
  */
 import { ops, type Optimizer, type Tensor } from "@cnnlab/core";
 import { checkKeys, numberOption } from "./_options.ts";
-import { ScheduledOptimizer } from "./_optimizer.ts";
+import { hasFusedKernels, ScheduledOptimizer } from "./_optimizer.ts";
+import { momentUpdate } from "./moment_update.ts";
+import { adamApply } from "./adam_apply.ts";
 import { type ResolvedSchedule, resolveSchedule, type ScheduleOptions } from "./schedule.ts";
 
 /** Options of `adam`; see `resolveAdamOptions` for defaults and bounds. */
@@ -106,8 +108,23 @@ class Adam extends ScheduledOptimizer<AdamOptions> {
 
   protected update(name: string, p: Tensor, g: Tensor, { lr, step }: { lr: number; step: number }): void {
     const { beta1, beta2, epsilon, weightDecay } = this.#o;
-    if (weightDecay > 0) g = ops.add(g, ops.scale(p, weightDecay));
     const m = this.slots.get(name, "m", p), v = this.slots.get(name, "v", p);
+    if (hasFusedKernels(p, ["momentUpdate", "adamApply"])) {
+      this.slots.set(
+        name,
+        "m",
+        momentUpdate([m, g, p], { decay: beta1, gain: 1 - beta1, power: 1, weightDecay }),
+      );
+      this.slots.set(
+        name,
+        "v",
+        momentUpdate([v, g, p], { decay: beta2, gain: 1 - beta2, power: 2, weightDecay }),
+      );
+      p.assign(adamApply([p, m, v], { lr, beta1, beta2, epsilon, step }));
+      return;
+    }
+    // Without this plugin's kernels on the backend: the same update composed from core's ops.
+    if (weightDecay > 0) g = ops.add(g, ops.scale(p, weightDecay));
     this.slots.set(name, "m", ops.add(ops.scale(m, beta1), ops.scale(g, 1 - beta1)));
     this.slots.set(name, "v", ops.add(ops.scale(v, beta2), ops.scale(ops.mul(g, g), 1 - beta2)));
     // p ← p − lr · m̂ / (√v̂ + ε), with m̂ = m / (1 − β1ᵗ) and √v̂ = √v / √(1 − β2ᵗ).
@@ -123,7 +140,9 @@ class Adam extends ScheduledOptimizer<AdamOptions> {
  * State: `<param>/m` and `<param>/v` per parameter, and the scalar `step` (t).
  *
  * @param options Hyperparameters (see `resolveAdamOptions` for defaults).
- * @returns The optimizer; it works on any backend through core's primitive ops.
+ * @returns The optimizer. Where the backend has this plugin's kernels (the plugin is registered), a
+ *   step is three fused ops per parameter (`momentUpdate` twice, `adamApply`); otherwise it composes
+ *   core's primitive ops, with the same float32 results on the CPU.
  * @throws {RangeError} Naming the option that is unknown or out of range.
  * @example The first step moves each parameter by about lr, against the gradient's sign
  * ```ts

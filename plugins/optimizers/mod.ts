@@ -1,7 +1,9 @@
 /**
  * `@cnnlab/optimizers`: the `sgd` (momentum, Nesterov, weight decay) and `adam` optimizers and
- * their learning-rate schedules (`step`, `cosine` with warm-up). Both compose core's primitive
- * ops, so they run on every backend; they bring no ops or kernels of their own.
+ * their learning-rate schedules (`step`, `cosine` with warm-up). Their updates run as two fused ops,
+ * `momentUpdate` and `adamApply`, with CPU and WebGPU kernels: one pass per moment and one for the
+ * parameter instead of a dozen allocating elementwise ops. On a backend without these kernels (or
+ * when the plugin's kernels are not registered) the optimizers compose core's primitive ops instead.
  *
  * @example Register the plugin and make an optimizer by name
  * ```ts
@@ -18,9 +20,14 @@
 import { definePlugin, type Plugin } from "@cnnlab/core";
 import { sgd } from "./sgd.ts";
 import { adam } from "./adam.ts";
+import { momentUpdateCpu, momentUpdateOp } from "./moment_update.ts";
+import { adamApplyCpu, adamApplyOp } from "./adam_apply.ts";
+import { adamApplyWebgpu, momentUpdateWebgpu } from "./update_webgpu.ts";
 
 export { type ResolvedSgdOptions, resolveSgdOptions, sgd, type SgdOptions } from "./sgd.ts";
 export { adam, type AdamOptions, resolveAdamOptions, type ResolvedAdamOptions } from "./adam.ts";
+export { momentUpdate, type MomentUpdateAttrs, momentUpdateOp } from "./moment_update.ts";
+export { adamApply, type AdamApplyAttrs, adamApplyOp } from "./adam_apply.ts";
 export {
   type CosineScheduleOptions,
   learningRateAt,
@@ -30,10 +37,11 @@ export {
   type StepScheduleOptions,
 } from "./schedule.ts";
 
-/** The optimizers plugin: registers `sgd` and `adam`. */
+/** The optimizers plugin: registers `sgd` and `adam`, and their update ops with CPU and WebGPU kernels. */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/optimizers",
   version: "0.1.0",
-  provides: { optimizers: { sgd, adam } },
+  provides: { optimizers: { sgd, adam }, ops: [momentUpdateOp, adamApplyOp] },
+  kernels: [momentUpdateCpu, adamApplyCpu, momentUpdateWebgpu, adamApplyWebgpu],
 });
 export default plugin;

@@ -4,7 +4,8 @@
  */
 import { ops, type Optimizer, type Tensor } from "@cnnlab/core";
 import { booleanOption, checkKeys, numberOption } from "./_options.ts";
-import { ScheduledOptimizer } from "./_optimizer.ts";
+import { hasFusedKernels, ScheduledOptimizer } from "./_optimizer.ts";
+import { momentUpdate } from "./moment_update.ts";
 import { type ResolvedSchedule, resolveSchedule, type ScheduleOptions } from "./schedule.ts";
 
 /** Options of `sgd`; see `resolveSgdOptions` for defaults and bounds. */
@@ -95,6 +96,26 @@ class Sgd extends ScheduledOptimizer<SgdOptions> {
 
   protected update(name: string, p: Tensor, g: Tensor, { lr }: { lr: number }): void {
     const { momentum: mu, nesterov, weightDecay } = this.#o;
+    if (hasFusedKernels(p, ["momentUpdate"])) {
+      // Each line is one fused op giving the float32 numbers of the composition below.
+      const step = { decay: 1, gain: -lr, power: 1 } as const;
+      if (mu === 0) return p.assign(momentUpdate([p, g, p], { ...step, weightDecay }));
+      if (nesterov && weightDecay > 0) {
+        g = momentUpdate([g, p, p], { decay: 1, gain: weightDecay, power: 1, weightDecay: 0 });
+      }
+      const v = this.slots.get(name, "momentum", p);
+      const wd = nesterov ? 0 : weightDecay; // under Nesterov, g already has the decay
+      this.slots.set(
+        name,
+        "momentum",
+        momentUpdate([v, g, p], { decay: mu, gain: 1, power: 1, weightDecay: wd }),
+      );
+      const direction = nesterov
+        ? momentUpdate([g, v, p], { decay: 1, gain: mu, power: 1, weightDecay: 0 })
+        : v;
+      return p.assign(momentUpdate([p, direction, p], { ...step, weightDecay: 0 }));
+    }
+    // Without this plugin's kernels on the backend: the same update composed from core's ops.
     if (weightDecay > 0) g = ops.add(g, ops.scale(p, weightDecay));
     let direction = g;
     if (mu > 0) {
@@ -112,7 +133,9 @@ class Sgd extends ScheduledOptimizer<SgdOptions> {
  * State: `<param>/momentum` per parameter when momentum > 0, and the scalar `step`.
  *
  * @param options Hyperparameters (see `resolveSgdOptions` for defaults).
- * @returns The optimizer; it works on any backend through core's primitive ops.
+ * @returns The optimizer. Where the backend has this plugin's kernels (the plugin is registered), a
+ *   step is one to four fused `momentUpdate` ops per parameter; otherwise it composes core's
+ *   primitive ops, with the same float32 results on the CPU.
  * @throws {RangeError} Naming the option that is unknown or out of range.
  * @example One plain step: p − lr·g
  * ```ts

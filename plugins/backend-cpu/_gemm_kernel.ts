@@ -26,6 +26,22 @@
  * - `dot(a, b, c, mTiles, nTiles, kc, lda, ldb, ldc)`: C[i, j] = Σ_p A[i, p]·B[j, p] for row-major A
  *   `[mTiles·dr, kc]` and B `[nTiles·dc, kc]` (the "NT" product read in place, no packing): each
  *   `dr × dc` tile sums four depth steps per vector lane, then adds the lanes.
+ * - `unfold(img, cols, kh, kw, oh, ow, tapY, tapX, rowStep, colStep, ldCols)`: im2col of one
+ *   zero-padded image plane: for kernel tap (p, q), cols row `p·kw + q` (at `cols + (p·kw + q)·ldCols`)
+ *   receives the `oh × ow` values at `img + p·tapY + q·tapX + oy·rowStep + ox·colStep`, row after
+ *   row. Contiguous (`colStep` = 4) rows are copied a vector at a time.
+ * - `fold(img, cols, …)`: the adjoint, same arguments: adds those cols values onto the plane.
+ * - `conv(img, offs, wp, y, p0, p1, k, plane, ow, colStep, rowStep, panels, og)`: a convolution
+ *   without im2col ("implicit GEMM") for output positions `[p0, p1)` of one image: a tile of `mr`
+ *   positions keeps their `mr × nr` outputs (nr output channels) in registers; each of the `k`
+ *   depth steps loads the tap's byte offset from `offs` (i32s), broadcasts the `mr` image values at
+ *   `base_r + offset` (base_r: the padded image at position r, `oy·rowStep + ox·colStep` from
+ *   `img`) and multiplies them by the tap's `nr` weights from panel-major `wp` (`[panels, k, nr]`,
+ *   zero past `og`). Outputs go to `y + (o·plane + position)·4`, the first `og` channels only.
+ * - `convGrad(img, offs, dy, part, images, imgStride, dyStride, rTiles, cTiles, oh, ow, rowStep,
+ *   plane, ldPart)`: a convolution's filter gradient without im2col, for stride-1 columns: for each
+ *   image, `part[f, t] += Σ_(oy, ox) dy[f, oy·ow + ox] · img[oy·rowStep + offs[t] + ox·4]` over `dr × dc`
+ *   tiles of filters × taps, four output columns per vector lane (the last `ow mod 4` one by one).
  * @module
  */
 import { Code, encodeModule, F32, type FunctionSpec, I32, V128, type ValType } from "./_wasm_emitter.ts";
@@ -338,6 +354,262 @@ function dotFunction(shape: GemmKernelShape): FunctionSpec {
 }
 
 /**
+ * `unfold` (`fold` false) or `fold`: walks kernel taps, output rows and output columns of one image
+ * plane; see the module comment.
+ */
+function unfoldFunction(fold: boolean): FunctionSpec {
+  const [img, cols, kh, kw, oh, ow, tapY, tapX, rowStep, colStep, ldCols] = [...new Array(11).keys()];
+  const [p, q, oy, ox, s, d, sq, dRow] = [11, 12, 13, 14, 15, 16, 17, 18];
+  const code = new Code();
+  /** One element or vector: image at `s`, cols at `d`. */
+  const move = (vector: boolean) => {
+    const load = (addr: number) => vector ? code.localGet(addr).v128Load() : code.localGet(addr).f32Load();
+    if (fold) {
+      code.localGet(s);
+      load(s);
+      load(d);
+      if (vector) code.f32x4Add().v128Store();
+      else code.f32Add().f32Store();
+    } else {
+      code.localGet(d);
+      load(s);
+      if (vector) code.v128Store();
+      else code.f32Store();
+    }
+  };
+  code.localGet(kh).localSet(p);
+  repeat(code, p, () => {
+    code.localGet(img).localSet(sq);
+    code.localGet(kw).localSet(q);
+    repeat(code, q, () => {
+      code.localGet(sq).localSet(dRow); // start of this tap's first image row
+      code.localGet(cols).localSet(d);
+      code.localGet(oh).localSet(oy);
+      repeat(code, oy, () => {
+        code.localGet(dRow).localSet(s);
+        code.localGet(colStep).i32Const(4).i32Eq().if();
+        {
+          code.localGet(ow).i32Const(2).i32ShrU().localSet(ox);
+          repeat(code, ox, () => {
+            move(true);
+            code.localGet(s).i32Const(16).i32Add().localSet(s);
+            code.localGet(d).i32Const(16).i32Add().localSet(d);
+          });
+          code.localGet(ow).i32Const(3).i32And().localSet(ox);
+        }
+        code.else();
+        code.localGet(ow).localSet(ox);
+        code.end();
+        repeat(code, ox, () => {
+          move(false);
+          code.localGet(s).localGet(colStep).i32Add().localSet(s);
+          code.localGet(d).i32Const(4).i32Add().localSet(d);
+        });
+        code.localGet(dRow).localGet(rowStep).i32Add().localSet(dRow);
+      });
+      code.localGet(sq).localGet(tapX).i32Add().localSet(sq);
+      code.localGet(cols).localGet(ldCols).i32Add().localSet(cols);
+    });
+    code.localGet(img).localGet(tapY).i32Add().localSet(img);
+  });
+  return {
+    export: fold ? "fold" : "unfold",
+    params: new Array<ValType>(11).fill(I32),
+    results: [],
+    locals: new Array<ValType>(8).fill(I32),
+    body: code,
+  };
+}
+
+/** `conv`, the implicit-GEMM convolution of one image's output positions; see the module comment. */
+function convFunction(shape: GemmKernelShape): FunctionSpec {
+  const { mr, nr, relaxed } = shape;
+  const nv = nr / 4;
+  const [img, offs, wp, y, p0, p1, k, plane, ow, colStep, rowStep, panels, og] = [...new Array(13).keys()];
+  let next = 13;
+  const [pos, oy, ox, rowBase, rows, panel, wptr, optr, count, off, yo, ch] = Array.from(
+    { length: 12 },
+    () => next++,
+  );
+  const base = Array.from({ length: mr }, () => next++);
+  const i32Count = next - 13;
+  const acc = Array.from({ length: mr * nv }, () => next++);
+  const bv = Array.from({ length: nv }, () => next++);
+  const a = next++;
+  const v128Count = next - 13 - i32Count;
+  const code = new Code();
+  // Running position state: oy, ox and the row's base address.
+  code.localGet(p0).localGet(ow).i32DivU().localSet(oy);
+  code.localGet(p0).localGet(ow).i32RemU().localSet(ox);
+  code.localGet(img).localGet(oy).localGet(rowStep).i32Mul().i32Add().localSet(rowBase);
+  code.localGet(p0).localSet(pos);
+  code.block().loop();
+  code.localGet(pos).localGet(p1).i32GeU().brIf(1);
+  // rows = min(mr, p1 − pos)
+  code.localGet(p1).localGet(pos).i32Sub().localSet(rows);
+  code.i32Const(mr).localGet(rows).localGet(rows).i32Const(mr).i32GeU().select().localSet(rows);
+  // Base addresses of the tile's positions; past `rows` they repeat the last valid one.
+  for (let r = 0; r < mr; r++) {
+    if (r === 0) code.localGet(rowBase).localGet(ox).localGet(colStep).i32Mul().i32Add().localSet(base[0]);
+    else {
+      code.localGet(rows).i32Const(r + 1).i32GeU().if();
+      code.localGet(rowBase).localGet(ox).localGet(colStep).i32Mul().i32Add().localSet(base[r]);
+      code.else();
+      code.localGet(base[r - 1]).localSet(base[r]);
+      code.end();
+    }
+    // Advance to the next position while inside the tile.
+    code.localGet(rows).i32Const(r + 1).i32GeU().if();
+    code.localGet(ox).i32Const(1).i32Add().localTee(ox).localGet(ow).i32Eq().if();
+    code.i32Const(0).localSet(ox);
+    code.localGet(rowBase).localGet(rowStep).i32Add().localSet(rowBase);
+    code.end();
+    code.end();
+  }
+  // Every panel of nr output channels.
+  code.i32Const(0).localSet(panel);
+  code.loop();
+  for (const s of acc) code.f32Const(0).f32x4Splat().localSet(s);
+  code.localGet(wp).localGet(panel).localGet(k).i32Mul().i32Const(nr * 4).i32Mul().i32Add().localSet(wptr);
+  code.localGet(offs).localSet(optr);
+  code.localGet(k).localSet(count);
+  repeat(code, count, () => {
+    code.localGet(optr).i32Load().localSet(off);
+    code.localGet(optr).i32Const(4).i32Add().localSet(optr);
+    for (let v = 0; v < nv; v++) code.localGet(wptr).v128Load(16 * v).localSet(bv[v]);
+    code.localGet(wptr).i32Const(nr * 4).i32Add().localSet(wptr);
+    for (let r = 0; r < mr; r++) {
+      code.localGet(base[r]).localGet(off).i32Add().v128Load32Splat().localSet(a);
+      for (let v = 0; v < nv; v++) madd(code, relaxed, a, bv[v], acc[r * nv + v]);
+    }
+  });
+  // Store channel by channel: the tile's positions are consecutive in each output plane.
+  code.localGet(y).localGet(panel).i32Const(nr).i32Mul().localGet(plane).i32Mul().localGet(pos).i32Add()
+    .i32Const(4).i32Mul().i32Add().localSet(yo);
+  code.localGet(panel).i32Const(nr).i32Mul().localSet(ch);
+  for (let j = 0; j < nr; j++) {
+    code.localGet(ch).localGet(og).i32LtU().if();
+    for (let r = 0; r < mr; r++) {
+      const store = () =>
+        code.localGet(yo).localGet(acc[r * nv + (j >> 2)]).f32x4ExtractLane(j & 3).f32Store(4 * r);
+      if (r === 0) store();
+      else {
+        code.localGet(rows).i32Const(r + 1).i32GeU().if();
+        store();
+        code.end();
+      }
+    }
+    code.end();
+    code.localGet(yo).localGet(plane).i32Const(4).i32Mul().i32Add().localSet(yo);
+    code.localGet(ch).i32Const(1).i32Add().localSet(ch);
+  }
+  code.localGet(panel).i32Const(1).i32Add().localTee(panel).localGet(panels).i32LtU().brIf(0);
+  code.end();
+  code.localGet(pos).localGet(rows).i32Add().localSet(pos);
+  code.br(0);
+  code.end().end();
+  return {
+    export: "conv",
+    params: new Array<ValType>(13).fill(I32),
+    results: [],
+    locals: [...new Array<ValType>(i32Count).fill(I32), ...new Array<ValType>(v128Count).fill(V128)],
+    body: code,
+  };
+}
+
+/** `convGrad`, the filter gradient of a convolution without im2col; see the module comment. */
+function convGradFunction(shape: GemmKernelShape): FunctionSpec {
+  const { dr, dc, relaxed } = shape;
+  const [img, offs, dy, part, images, imgStride, dyStride, rTiles, cTiles, oh, ow, rowStep, plane, ldPart] = [
+    ...new Array(14).keys(),
+  ];
+  let next = 14;
+  const [ti, tj, oy, count, xrow, dyrow, pp] = Array.from({ length: 7 }, () => next++);
+  const pa = Array.from({ length: dr }, () => next++);
+  const pb = Array.from({ length: dc }, () => next++);
+  const i32Count = next - 14;
+  const acc = Array.from({ length: dr * dc }, () => next++);
+  const av = Array.from({ length: dr }, () => next++);
+  const bv = next++;
+  const v128Count = next - 14 - i32Count;
+  const sums = Array.from({ length: dr * dc }, () => next++);
+  const code = new Code();
+  repeat(code, images, () => {
+    code.i32Const(0).localSet(ti).loop();
+    code.i32Const(0).localSet(tj).loop();
+    for (const a of acc) code.f32Const(0).f32x4Splat().localSet(a);
+    for (const t of sums) code.f32Const(0).localSet(t);
+    code.localGet(img).localSet(xrow);
+    code.localGet(dy).localGet(ti).i32Const(dr).i32Mul().localGet(plane).i32Mul().i32Const(4).i32Mul()
+      .i32Add()
+      .localSet(dyrow);
+    code.localGet(oh).localSet(oy);
+    repeat(code, oy, () => {
+      for (let i = 0; i < dr; i++) {
+        code.localGet(dyrow).localGet(plane).i32Const(4 * i).i32Mul().i32Add().localSet(pa[i]);
+      }
+      for (let j = 0; j < dc; j++) {
+        code.localGet(xrow).localGet(offs).localGet(tj).i32Const(dc * 4).i32Mul().i32Add().i32Load(4 * j)
+          .i32Add().localSet(pb[j]);
+      }
+      code.localGet(ow).i32Const(2).i32ShrU().localSet(count);
+      repeat(code, count, () => {
+        for (let i = 0; i < dr; i++) code.localGet(pa[i]).v128Load().localSet(av[i]);
+        for (let j = 0; j < dc; j++) {
+          code.localGet(pb[j]).v128Load().localSet(bv);
+          for (let i = 0; i < dr; i++) madd(code, relaxed, av[i], bv, acc[i * dc + j]);
+        }
+        for (const p of [...pa, ...pb]) code.localGet(p).i32Const(16).i32Add().localSet(p);
+      });
+      code.localGet(ow).i32Const(3).i32And().localSet(count);
+      repeat(code, count, () => {
+        for (let i = 0; i < dr; i++) {
+          for (let j = 0; j < dc; j++) {
+            const t = sums[i * dc + j];
+            code.localGet(t).localGet(pa[i]).f32Load().localGet(pb[j]).f32Load().f32Mul().f32Add().localSet(
+              t,
+            );
+          }
+        }
+        for (const p of [...pa, ...pb]) code.localGet(p).i32Const(4).i32Add().localSet(p);
+      });
+      code.localGet(xrow).localGet(rowStep).i32Add().localSet(xrow);
+      code.localGet(dyrow).localGet(ow).i32Const(4).i32Mul().i32Add().localSet(dyrow);
+    });
+    // part[ti·dr + i, tj·dc + j] += the lanes and the scalar sums.
+    code.localGet(part).localGet(ti).i32Const(dr).i32Mul().localGet(ldPart).i32Mul().i32Add()
+      .localGet(tj).i32Const(dc * 4).i32Mul().i32Add().localSet(pp);
+    for (let i = 0; i < dr; i++) {
+      for (let j = 0; j < dc; j++) {
+        const a = acc[i * dc + j], t = sums[i * dc + j];
+        code.localGet(pp).localGet(ldPart).i32Const(i).i32Mul().i32Add();
+        code.localGet(pp).localGet(ldPart).i32Const(i).i32Mul().i32Add().f32Load(4 * j);
+        code.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
+        code.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
+        code.localGet(t).f32Add().f32Add().f32Store(4 * j);
+      }
+    }
+    code.localGet(tj).i32Const(1).i32Add().localTee(tj).localGet(cTiles).i32LtU().brIf(0);
+    code.end();
+    code.localGet(ti).i32Const(1).i32Add().localTee(ti).localGet(rTiles).i32LtU().brIf(0);
+    code.end();
+    code.localGet(img).localGet(imgStride).i32Add().localSet(img);
+    code.localGet(dy).localGet(dyStride).i32Add().localSet(dy);
+  });
+  return {
+    export: "convGrad",
+    params: new Array<ValType>(14).fill(I32),
+    results: [],
+    locals: [
+      ...new Array<ValType>(i32Count).fill(I32),
+      ...new Array<ValType>(v128Count).fill(V128),
+      ...new Array<ValType>(dr * dc).fill(F32),
+    ],
+    body: code,
+  };
+}
+
+/**
  * The module's bytes for a kernel shape; it imports `env.memory` (shared or not, up to 4 GiB).
  *
  * @throws {RangeError} If `nr` is not a positive multiple of 4, `unroll` not a power of 2, or
@@ -365,6 +637,10 @@ export function gemmKernelBytes(shape: GemmKernelShape, options: { shared: boole
       packFunction(nr, "packB"),
       dotFunction(shape),
       copyFunction(),
+      unfoldFunction(false),
+      unfoldFunction(true),
+      convFunction(shape),
+      convGradFunction(shape),
     ],
   });
 }

@@ -12,6 +12,14 @@
  *   kernel's `block` once per depth block.
  * - `DOT` (A·Bᵀ with a long depth): task t runs `dot` over depth chunk t into its own partial C;
  *   the caller adds the partials up.
+ * - `UNFOLD` / `FOLD` (im2col / col2im): task t runs `unfold` / `fold` on a chunk of zero-padded
+ *   image planes (image b, channel c); plane (b, c) owns cols rows `c·kh·kw …` at columns
+ *   `b·oh·ow …`, so tasks never write the same value. With padding, a task first copies its
+ *   unpadded planes into the (zeroed) padded ones (UNFOLD), or copies the folded interiors out
+ *   after folding (FOLD).
+ * - `CONV` (convolution without im2col): first pad tasks (a chunk of image planes copied into the
+ *   interiors of zeroed padded planes; none without padding), then compute tasks: `conv` over a
+ *   chunk of one image's output positions.
  *
  * Every thread taking part claims tasks with `Atomics.add` on `NEXT` until none are left, so a
  * core slowed by other work simply takes fewer. Each worker has a mailbox word: `IDLE` → (caller)
@@ -64,9 +72,56 @@ export const NEXT = 0,
   /** PANELS: room for C `[m, n]` without padding, to copy C through. */
   STAGE = 34,
   /** Set to 1 by a worker whose tasks threw (a bug: the caller then throws too). */
-  FAILED = 35;
-/** Job modes. */
-export const PANELS = 0, DOT = 1;
+  FAILED = 35,
+  /** UNFOLD / FOLD: image planes in all, planes per task, channels per image. */
+  PLANES = 36,
+  PLANE_CHUNK = 37,
+  CHANNELS = 38,
+  /** UNFOLD / FOLD: first padded plane, bytes per padded plane, cols. */
+  IMG_BASE = 39,
+  IMG_PLANE = 40,
+  COLS_BASE = 41,
+  /** UNFOLD / FOLD: the arguments of the kernel's `unfold` (see `_gemm_kernel.ts`). */
+  KH = 42,
+  KW = 43,
+  OH = 44,
+  OW = 45,
+  TAP_Y = 46,
+  TAP_X = 47,
+  ROW_STEP = 48,
+  COL_STEP = 49,
+  LD_COLS = 50,
+  /**
+   * UNFOLD / FOLD with padding (else 0): the unpadded planes `[planes, height, width]`, which a task
+   * copies into (UNFOLD) or out of (FOLD) the interiors of its padded planes; then plane size, the
+   * byte offset of the interior in a padded plane and the bytes per padded row.
+   */
+  RAW_BASE = 51,
+  HEIGHT = 52,
+  WIDTH = 53,
+  INTERIOR = 54,
+  LD_PADDED = 55,
+  /**
+   * CONV: tap offsets, panel-major weights, outputs `[images, og, plane]`, positions per task,
+   * tasks per image, output positions per image, weight panels, output channels.
+   */
+  OFFS = 56,
+  WPACK = 57,
+  Y_BASE = 58,
+  POS_CHUNK = 59,
+  CHUNKS_PER_IMAGE = 60,
+  PLANE_OUT = 61,
+  CONV_PANELS = 62,
+  OG = 63;
+/**
+ * Job modes: GEMM on packed panels, GEMM of dot products, im2col, col2im, implicit-GEMM convolution
+ * and its filter gradient. `CONV_GRAD` reuses words of the other modes: `IMG_BASE`, `IMG_PLANE`,
+ * `CHANNELS`, the pad words and `OFFS` as `CONV` does; `Y_BASE`: dy `[images, og, plane]`; `WPACK`:
+ * the partial sums, `PARTIAL_STRIDE` bytes apart, rows `LD_COLS` bytes long; `POS_CHUNK`: images per
+ * task; `M`: images; `M_PANELS` / `N_PANELS`: filter and tap tiles; `OH`, `OW`, `ROW_STEP`,
+ * `PLANE_OUT`, `OG`.
+ */
+export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5;
 /** Most workers the control block has mailboxes for. */
 export const MAX_WORKERS = 64;
 /** Mailbox of worker `i` is word `MAILBOX + i`. */
@@ -129,6 +184,139 @@ export interface KernelExports {
     ldc: number,
   ): void;
   copy(dst: number, src: number, rows: number, cols: number, ldDst: number, ldSrc: number): void;
+  unfold(
+    img: number,
+    cols: number,
+    kh: number,
+    kw: number,
+    oh: number,
+    ow: number,
+    tapY: number,
+    tapX: number,
+    rowStep: number,
+    colStep: number,
+    ldCols: number,
+  ): void;
+  convGrad(
+    img: number,
+    offs: number,
+    dy: number,
+    part: number,
+    images: number,
+    imgStride: number,
+    dyStride: number,
+    rTiles: number,
+    cTiles: number,
+    oh: number,
+    ow: number,
+    rowStep: number,
+    plane: number,
+    ldPart: number,
+  ): void;
+  conv(
+    img: number,
+    offs: number,
+    wp: number,
+    y: number,
+    p0: number,
+    p1: number,
+    k: number,
+    plane: number,
+    ow: number,
+    colStep: number,
+    rowStep: number,
+    panels: number,
+    og: number,
+  ): void;
+  fold(
+    img: number,
+    cols: number,
+    kh: number,
+    kw: number,
+    oh: number,
+    ow: number,
+    tapY: number,
+    tapX: number,
+    rowStep: number,
+    colStep: number,
+    ldCols: number,
+  ): void;
+}
+
+/** Runs pad task `t` of a `CONV` job: copies a chunk of planes into their padded interiors. */
+function runPadTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const chunk = ctrl[PLANE_CHUNK], h = ctrl[HEIGHT], w = ctrl[WIDTH], imgPlane = ctrl[IMG_PLANE];
+  const img = (ctrl[IMG_BASE] >>> 0) + ctrl[INTERIOR], raw = ctrl[RAW_BASE] >>> 0, ld = ctrl[LD_PADDED];
+  const end = Math.min(ctrl[PLANES], (t + 1) * chunk);
+  for (let i = t * chunk; i < end; i++) kernel.copy(img + i * imgPlane, raw + i * h * w * 4, h, w, ld, w * 4);
+}
+
+/** Runs compute task `t` of a `CONV` job: a chunk of one image's output positions. */
+function runConvTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const perImage = ctrl[CHUNKS_PER_IMAGE], b = Math.floor(t / perImage), c = t - b * perImage;
+  const plane = ctrl[PLANE_OUT], chunk = ctrl[POS_CHUNK], og = ctrl[OG];
+  const p0 = c * chunk, p1 = Math.min(plane, p0 + chunk);
+  kernel.conv(
+    (ctrl[IMG_BASE] >>> 0) + b * ctrl[CHANNELS] * ctrl[IMG_PLANE],
+    ctrl[OFFS],
+    ctrl[WPACK],
+    (ctrl[Y_BASE] >>> 0) + b * og * plane * 4,
+    p0,
+    p1,
+    ctrl[K],
+    plane,
+    ctrl[OW],
+    ctrl[COL_STEP],
+    ctrl[ROW_STEP],
+    ctrl[CONV_PANELS],
+    og,
+  );
+}
+
+/** Runs compute task `t` of a `CONV_GRAD` job: a chunk of images into partial sums `t`. */
+function runConvGradTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const chunk = ctrl[POS_CHUNK], b0 = t * chunk, images = Math.min(ctrl[M], b0 + chunk) - b0;
+  const imgStride = ctrl[CHANNELS] * ctrl[IMG_PLANE],
+    plane = ctrl[PLANE_OUT],
+    dyStride = ctrl[OG] * plane * 4;
+  kernel.convGrad(
+    (ctrl[IMG_BASE] >>> 0) + b0 * imgStride,
+    ctrl[OFFS],
+    (ctrl[Y_BASE] >>> 0) + b0 * dyStride,
+    (ctrl[WPACK] >>> 0) + t * ctrl[PARTIAL_STRIDE],
+    images,
+    imgStride,
+    dyStride,
+    ctrl[M_PANELS],
+    ctrl[N_PANELS],
+    ctrl[OH],
+    ctrl[OW],
+    ctrl[ROW_STEP],
+    plane,
+    ctrl[LD_COLS],
+  );
+}
+
+/** Runs task `t` of an `UNFOLD` or `FOLD` job: a chunk of image planes. */
+function runPlaneTask(kernel: KernelExports, ctrl: Int32Array, t: number, fold: boolean): void {
+  const chunk = ctrl[PLANE_CHUNK], channels = ctrl[CHANNELS], kh = ctrl[KH], kw = ctrl[KW];
+  const oh = ctrl[OH], ow = ctrl[OW], ldCols = ctrl[LD_COLS], imgPlane = ctrl[IMG_PLANE];
+  const tapY = ctrl[TAP_Y], tapX = ctrl[TAP_X], rowStep = ctrl[ROW_STEP], colStep = ctrl[COL_STEP];
+  const imgBase = ctrl[IMG_BASE] >>> 0, colsBase = ctrl[COLS_BASE] >>> 0;
+  const raw = ctrl[RAW_BASE] >>> 0, h = ctrl[HEIGHT], w = ctrl[WIDTH], interior = ctrl[INTERIOR];
+  const ldPadded = ctrl[LD_PADDED];
+  const end = Math.min(ctrl[PLANES], (t + 1) * chunk);
+  for (let i = t * chunk; i < end; i++) {
+    const b = Math.floor(i / channels), c = i - b * channels;
+    const img = imgBase + i * imgPlane, cols = colsBase + c * kh * kw * ldCols + b * oh * ow * 4;
+    if (fold) {
+      kernel.fold(img, cols, kh, kw, oh, ow, tapY, tapX, rowStep, colStep, ldCols);
+      if (raw !== 0) kernel.copy(raw + i * h * w * 4, img + interior, h, w, w * 4, ldPadded);
+    } else {
+      if (raw !== 0) kernel.copy(img + interior, raw + i * h * w * 4, h, w, ldPadded, w * 4);
+      kernel.unfold(img, cols, kh, kw, oh, ow, tapY, tapX, rowStep, colStep, ldCols);
+    }
+  }
 }
 
 /** Runs pack task `t`: a chunk of A panels, or of B panels. */
@@ -212,22 +400,29 @@ function runDotTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
 
 /** Claims and runs tasks of the current job until none is left; `slot` names the thread in `DONE`. */
 export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number): void {
-  const dot = ctrl[MODE] === DOT, packTasks = dot ? 0 : ctrl[PACK_TASKS];
+  const mode = ctrl[MODE], dot = mode === DOT, planes = mode === UNFOLD || mode === FOLD;
+  const conv = mode === CONV || mode === CONV_GRAD, grad = mode === CONV_GRAD;
+  const packTasks = mode === PANELS || conv ? ctrl[PACK_TASKS] : 0;
   const tasks = packTasks + ctrl[TASKS];
   let packed = packTasks === 0;
   for (;;) {
     const t = Atomics.add(ctrl, NEXT, 1);
     if (t >= tasks) return;
     ctrl[DONE + slot]++;
-    if (dot) {
+    if (planes) {
+      runPlaneTask(kernel, ctrl, t, mode === FOLD);
+    } else if (dot) {
       runDotTask(kernel, ctrl, t);
     } else if (t < packTasks) {
-      runPackTask(kernel, ctrl, t);
+      if (conv) runPadTask(kernel, ctrl, t);
+      else runPackTask(kernel, ctrl, t);
       if (Atomics.add(ctrl, PACKED, 1) === packTasks - 1) Atomics.notify(ctrl, PACKED);
     } else {
       if (!packed) awaitPacking(ctrl, packTasks);
       packed = true;
-      runPanelTask(kernel, ctrl, t - packTasks);
+      if (grad) runConvGradTask(kernel, ctrl, t - packTasks);
+      else if (conv) runConvTask(kernel, ctrl, t - packTasks);
+      else runPanelTask(kernel, ctrl, t - packTasks);
     }
   }
 }

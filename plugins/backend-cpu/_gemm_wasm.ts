@@ -9,6 +9,11 @@
  * first threaded calls simply run on fewer threads. Workers are `node:worker_threads` workers where
  * that module exists, unref'd so that they never keep a finished process alive; elsewhere web
  * workers. Both start from the module file `gemm_worker.ts`.
+ *
+ * The same machinery runs the convolution helpers of `im2col.ts`: im2col / col2im (`unfoldWasm`,
+ * `foldWasm`), the implicit-GEMM convolution (`convWasm`) and its filter gradient (`convGradWasm`).
+ * Memory layout: the control block, then the caller's workspace (`workspaceWasm`: views that
+ * `gemmWasm` reads and writes in place), then each call's own data.
  * @module
  */
 import { gemmKernelBytes, KERNEL_SHAPES, MAX_PAGES } from "./_gemm_kernel.ts";
@@ -22,15 +27,31 @@ import {
   B_STRIDE_W,
   BP_STRIDE,
   C_BASE,
+  CHANNELS,
+  CHUNKS_PER_IMAGE,
+  COL_STEP,
+  COLS_BASE,
   CONTROL_BYTES,
+  CONV,
+  CONV_GRAD,
+  CONV_PANELS,
   DONE,
   DOT,
   FAILED,
+  FOLD,
+  HEIGHT,
   IDLE,
+  IMG_BASE,
+  IMG_PLANE,
+  INTERIOR,
   K,
   KC,
   type KernelExports,
+  KH,
+  KW,
   LAST_ROWS,
+  LD_COLS,
+  LD_PADDED,
   LDB,
   LDC,
   M,
@@ -43,6 +64,10 @@ import {
   N_PANELS,
   NEXT,
   NR,
+  OFFS,
+  OG,
+  OH,
+  OW,
   PACK_A_TASKS,
   PACK_CHUNK_A,
   PACK_CHUNK_B,
@@ -50,17 +75,29 @@ import {
   PACKED,
   PANELS,
   PARTIAL_STRIDE,
+  PLANE_CHUNK,
+  PLANE_OUT,
+  PLANES,
+  POS_CHUNK,
   POSTED,
   QUIT,
   RAW_A,
   RAW_B,
+  RAW_BASE,
   READY,
+  ROW_STEP,
   runTasks,
   STAGE,
+  TAP_X,
+  TAP_Y,
   TASK_M,
   TASK_N,
   TASKS,
   TASKS_N,
+  UNFOLD,
+  WIDTH,
+  WPACK,
+  Y_BASE,
 } from "./_gemm_tasks.ts";
 
 /** Depth of a block: a 6 × 256 A sliver is 6 KiB and a 256 × 8 B panel 8 KiB (L1 is 32 KiB). */
@@ -92,6 +129,10 @@ interface Engine {
   readonly ctrl: Int32Array;
   f32: Float32Array;
   readonly workers: WorkerHandle[];
+  /** Every buffer `memory.buffer` has been (shared memory: all views of one memory). */
+  readonly buffers: Set<ArrayBufferLike>;
+  /** Bytes of the caller's workspace, from `CONTROL_BYTES`; a call's own data starts after it. */
+  workspaceBytes: number;
 }
 
 const engines = new Map<boolean, Engine>();
@@ -120,7 +161,29 @@ function createEngine(relaxed: boolean): Engine {
     ctrl: new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4),
     f32: new Float32Array(memory.buffer),
     workers: [],
+    buffers: new Set([memory.buffer]),
+    workspaceBytes: 0,
   };
+}
+
+/** The engine of a kernel flavour, created on first use. */
+function engineFor(relaxed: boolean): Engine {
+  let engine = engines.get(relaxed);
+  if (!engine) engines.set(relaxed, engine = createEngine(relaxed));
+  return engine;
+}
+
+/** First byte a call may use for its own data: past the control block and the workspace. */
+function scratchBase(engine: Engine): number {
+  return align(CONTROL_BYTES + engine.workspaceBytes);
+}
+
+/**
+ * The byte address in the kernel's memory of `array[offset]` when `array` is a view of that
+ * memory (a workspace view), else -1.
+ */
+function addressOf(engine: Engine, array: Float32Array, offset: number): number {
+  return engine.shared && engine.buffers.has(array.buffer) ? array.byteOffset + offset * 4 : -1;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -186,6 +249,7 @@ function reserve(engine: Engine, bytes: number): boolean {
   }
   if (engine.f32.length * 4 !== engine.memory.buffer.byteLength) {
     engine.f32 = new Float32Array(engine.memory.buffer);
+    engine.buffers.add(engine.memory.buffer);
   }
   return true;
 }
@@ -206,6 +270,7 @@ function transferC(
   const { ctrl, f32, kernel } = engine;
   // Addresses past 2 GiB read back negative from the Int32Array: `>>> 0` makes them unsigned.
   const cBase = ctrl[C_BASE] >>> 0, ldc = ctrl[LDC] / 4, stage = ctrl[STAGE] >>> 0;
+  if (cBase === addressOf(engine, c, offC)) return; // C is a workspace view, written in place
   const at = ldc === n ? cBase : stage;
   if (toKernel) {
     f32.set(c.subarray(offC, offC + m * n), at / 4);
@@ -241,14 +306,21 @@ export function gemmWasm(
   c: Float32Array,
   s: WasmGemmSettings,
 ): boolean {
-  let engine = engines.get(s.relaxed);
-  if (!engine) engines.set(s.relaxed, engine = createEngine(s.relaxed));
+  const engine = engineFor(s.relaxed);
   const ctrl = engine.ctrl;
   const dot = s.transposeB && !s.transposeA && k >= DOT_MIN_DEPTH_RATIO * (m + n);
   const ready = dot ? setUpDot(engine, m, n, k, a, b, s) : setUpPanels(engine, m, n, k, a, b, c, s);
   if (!ready) return false;
-  const tasks = ctrl[TASKS] + (dot ? 0 : ctrl[PACK_TASKS]);
-  const threads = engine.shared ? Math.min(s.threads, MAX_WORKERS + 1) : 1;
+  runJob(engine, s.threads, ctrl[TASKS] + (dot ? 0 : ctrl[PACK_TASKS]));
+  if (dot) sumPartials(engine, m, n, c, s);
+  else transferC(engine, c, s.offsetC, m, n, false);
+  return true;
+}
+
+/** Runs the job set up in the control block on up to `threads` threads, the caller included. */
+function runJob(engine: Engine, threadsWanted: number, tasks: number): void {
+  const ctrl = engine.ctrl;
+  const threads = engine.shared ? Math.min(threadsWanted, MAX_WORKERS + 1) : 1;
   Atomics.store(ctrl, NEXT, 0);
 
   const helpers = (callerRunsTasks ? Math.min(threads, tasks) : threads) - 1;
@@ -269,13 +341,9 @@ export function gemmWasm(
   for (let i = 0; i < helpers; i++) if (engine.workers[i].alive) collect(ctrl, i, !callerRuns);
   if (Atomics.exchange(ctrl, FAILED, 0) !== 0) {
     throw new Error(
-      "Cannot multiply matrices: a GEMM worker thread failed; use setCpuThreads(1) to avoid workers",
+      "Cannot run a CPU kernel: a GEMM worker thread failed; use setCpuThreads(1) to avoid workers",
     );
   }
-
-  if (dot) sumPartials(engine, m, n, c, s);
-  else transferC(engine, c, s.offsetC, m, n, false);
-  return true;
 }
 
 /** Lays out a `PANELS` job: copies A, B (and C when accumulating) in, sets pack and compute tasks. */
@@ -295,16 +363,25 @@ function setUpPanels(
   // B is read in place when it is row-major and each of its panels serves few A panels (packing
   // would not pay) or has few depth steps (its rows stay in the TLB).
   const direct = !s.transposeB && (mPanels <= DIRECT_B_MAX_A_PANELS || k <= DIRECT_B_MAX_DEPTH);
-  const rawA = CONTROL_BYTES, rawB = align(rawA + m * k * 4);
-  // Slack past raw B: the last in-place panel reads up to nr − 1 floats past B's last row.
-  const aBase = align(rawB + k * n * 4 + nr * 4);
+  // Operands that are workspace views are read in place; the others are copied in first.
+  const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
+  const inC = ldc === n ? addressOf(engine, c, s.offsetC) : -1;
+  let next = scratchBase(engine);
+  const rawA = inA >= 0 ? inA : next;
+  if (inA < 0) next = align(next + m * k * 4);
+  const rawB = inB >= 0 ? inB : next;
+  // Slack past raw B: the last in-place panel reads up to nr − 1 floats past B's last row (a
+  // workspace B has the packed A and C after it, or n is a multiple of nr).
+  if (inB < 0) next = align(next + k * n * 4 + nr * 4);
+  const aBase = next;
   const bBase = direct ? rawB : align(aBase + mPanels * mr * k * 4);
-  const cBase = align(direct ? aBase + mPanels * mr * k * 4 : bBase + nPanels * nr * k * 4);
-  const stage = align(cBase + mPanels * mr * ldc * 4);
-  if (!reserve(engine, ldc === n ? stage : stage + m * n * 4)) return false;
+  const cEnd = align(direct ? aBase + mPanels * mr * k * 4 : bBase + nPanels * nr * k * 4);
+  const cBase = inC >= 0 ? inC : cEnd;
+  const stage = inC >= 0 ? cEnd : align(cBase + mPanels * mr * ldc * 4);
+  if (!reserve(engine, ldc === n ? stage + 64 : stage + m * n * 4)) return false;
   const f32 = engine.f32;
-  f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
-  f32.set(b.subarray(s.offsetB, s.offsetB + k * n), rawB / 4);
+  if (inA < 0) f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
+  if (inB < 0) f32.set(b.subarray(s.offsetB, s.offsetB + k * n), rawB / 4);
   ctrl[C_BASE] = cBase;
   ctrl[LDC] = ldc * 4;
   ctrl[STAGE] = stage;
@@ -377,14 +454,26 @@ function setUpDot(
   let chunk = Math.max(DOT_MIN_CHUNK, Math.ceil(DOT_CHUNK_FLOATS / (mPad + nPad) / 4) * 4);
   if (k / chunk > DOT_MAX_CHUNKS) chunk = Math.ceil(k / DOT_MAX_CHUNKS / 4) * 4;
   const chunks = Math.ceil(k / chunk);
-  const rawA = CONTROL_BYTES, rawB = align(rawA + mPad * k * 4);
-  const partials = align(rawB + nPad * k * 4);
-  if (!reserve(engine, partials + chunks * mPad * nPad * 4)) return false;
+  // Workspace operands are read in place: their padding rows are whatever follows them (only
+  // partial results that are never read depend on those rows), so the memory must reach past them.
+  const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
+  let next = scratchBase(engine);
+  const rawA = inA >= 0 ? inA : next;
+  if (inA < 0) next = align(next + mPad * k * 4);
+  const rawB = inB >= 0 ? inB : next;
+  if (inB < 0) next = align(next + nPad * k * 4);
+  const partials = next;
+  const end = Math.max(partials + chunks * mPad * nPad * 4, rawA + mPad * k * 4, rawB + nPad * k * 4);
+  if (!reserve(engine, end)) return false;
   const f32 = engine.f32;
-  f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
-  f32.fill(0, rawA / 4 + m * k, rawA / 4 + mPad * k);
-  f32.set(b.subarray(s.offsetB, s.offsetB + n * k), rawB / 4);
-  f32.fill(0, rawB / 4 + n * k, rawB / 4 + nPad * k);
+  if (inA < 0) {
+    f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
+    f32.fill(0, rawA / 4 + m * k, rawA / 4 + mPad * k);
+  }
+  if (inB < 0) {
+    f32.set(b.subarray(s.offsetB, s.offsetB + n * k), rawB / 4);
+    f32.fill(0, rawB / 4 + n * k, rawB / 4 + nPad * k);
+  }
   ctrl[MODE] = DOT;
   ctrl[TASKS] = chunks;
   ctrl[K] = k;
@@ -439,4 +528,395 @@ export function setCallerRunsTasks(value: boolean): boolean {
   const before = callerRunsTasks;
   callerRunsTasks = value;
   return before;
+}
+
+/**
+ * Views of `floats[i]` floats each in the flavour's memory, right after the control block, that
+ * `gemmWasm`, `unfoldWasm` and `foldWasm` use in place; each later call places its own data after
+ * them. Undefined where the memory is not shared (growing it would detach the views) or cannot
+ * grow that far.
+ */
+export function workspaceWasm(relaxed: boolean, floats: readonly number[]): Float32Array[] | undefined {
+  const engine = engineFor(relaxed);
+  if (!engine.shared) return undefined;
+  const offsets: number[] = [];
+  let bytes = 0;
+  for (const f of floats) {
+    offsets.push(bytes);
+    bytes = align(bytes + f * 4 + 64);
+  }
+  if (!reserve(engine, CONTROL_BYTES + bytes + 65536)) return undefined;
+  engine.workspaceBytes = bytes;
+  const buffer = engine.f32.buffer;
+  return floats.map((f, i) => new Float32Array(buffer, CONTROL_BYTES + offsets[i], f));
+}
+
+/** What `unfoldWasm` and `foldWasm` need to know; see `Im2colGeometry` in `im2col.ts`. */
+export interface PlaneGeometry {
+  readonly images: number;
+  readonly channels: number;
+  readonly image0: number;
+  readonly channel0: number;
+  readonly xChannels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly dh: number;
+  readonly dw: number;
+}
+
+/** Values of one task of an unfold or fold job, at least (the rest are spread over threads). */
+const PLANE_TASK_FLOATS = 1 << 14;
+/** Jobs below this many cols values run on the calling thread only. */
+const PLANE_THREADED_MIN = 1 << 16;
+
+/**
+ * Sets up an `UNFOLD` or `FOLD` job whose zero-padded planes start at `img`, whose unpadded planes
+ * start at `raw` (0 without padding: `img` then holds them) and whose cols start at `cols`, and
+ * runs it.
+ */
+function runPlanes(
+  engine: Engine,
+  mode: number,
+  threads: number,
+  addresses: { readonly img: number; readonly raw: number; readonly cols: number },
+  g: PlaneGeometry,
+) {
+  const { img, raw, cols } = addresses;
+  const { ctrl } = engine;
+  const hp = g.height + 2 * g.ph, wp = g.width + 2 * g.pw, planes = g.images * g.channels;
+  const perPlane = g.kh * g.kw * g.oh * g.ow, total = planes * perPlane;
+  const used = total < PLANE_THREADED_MIN ? 1 : threads;
+  const chunk = Math.max(
+    1,
+    Math.min(Math.floor(PLANE_TASK_FLOATS / perPlane), Math.ceil(planes / (4 * used))),
+  );
+  ctrl[MODE] = mode;
+  ctrl[TASKS] = Math.ceil(planes / chunk);
+  ctrl[PLANES] = planes;
+  ctrl[PLANE_CHUNK] = chunk;
+  ctrl[CHANNELS] = g.channels;
+  ctrl[IMG_BASE] = img;
+  ctrl[IMG_PLANE] = hp * wp * 4;
+  ctrl[COLS_BASE] = cols;
+  ctrl[KH] = g.kh;
+  ctrl[KW] = g.kw;
+  ctrl[OH] = g.oh;
+  ctrl[OW] = g.ow;
+  ctrl[TAP_Y] = g.dh * wp * 4;
+  ctrl[TAP_X] = g.dw * 4;
+  ctrl[ROW_STEP] = g.sh * wp * 4;
+  ctrl[COL_STEP] = g.sw * 4;
+  ctrl[LD_COLS] = g.images * g.oh * g.ow * 4;
+  ctrl[RAW_BASE] = raw;
+  ctrl[HEIGHT] = g.height;
+  ctrl[WIDTH] = g.width;
+  ctrl[INTERIOR] = (g.ph * wp + g.pw) * 4;
+  ctrl[LD_PADDED] = wp * 4;
+  runJob(engine, used, ctrl[TASKS]);
+}
+
+/**
+ * im2col into `cols`, a workspace view: copies the images (zero-padded) after the workspace, then
+ * unfolds them on up to `threads` threads. False, doing nothing, when `cols` is not a workspace view
+ * of this flavour or the memory cannot grow.
+ */
+export function unfoldWasm(
+  relaxed: boolean,
+  threads: number,
+  x: Float32Array,
+  cols: Float32Array,
+  g: PlaneGeometry,
+): boolean {
+  const engine = engineFor(relaxed);
+  const colsAt = addressOf(engine, cols, 0);
+  if (colsAt < 0) return false;
+  // The images are copied in as they are (one copy per image, or one for all), then each task pads
+  // its planes itself.
+  const { height: h, width: w, ph, pw, channels, images } = g;
+  const padded = ph > 0 || pw > 0, planes = images * channels;
+  const hp = h + 2 * ph, wp = w + 2 * pw, img = scratchBase(engine);
+  const raw = padded ? align(img + planes * hp * wp * 4) : img;
+  if (!reserve(engine, raw + planes * h * w * 4)) return false;
+  const f32 = engine.f32, block = channels * h * w;
+  if (channels === g.xChannels) {
+    const src = g.image0 * block;
+    f32.set(x.subarray(src, src + images * block), raw / 4);
+  } else {
+    for (let b = 0; b < images; b++) {
+      const src = ((g.image0 + b) * g.xChannels + g.channel0) * h * w;
+      f32.set(x.subarray(src, src + block), raw / 4 + b * block);
+    }
+  }
+  if (padded) f32.fill(0, img / 4, img / 4 + planes * hp * wp);
+  runPlanes(engine, UNFOLD, threads, { img, raw: padded ? raw : 0, cols: colsAt }, g);
+  return true;
+}
+
+/**
+ * col2im from `cols`, a workspace view, into `dx` (overwriting the images and channels of `g`):
+ * folds onto zeroed padded planes after the workspace on up to `threads` threads, then copies
+ * their interiors out. False, doing nothing, as for `unfoldWasm`.
+ */
+export function foldWasm(
+  relaxed: boolean,
+  threads: number,
+  cols: Float32Array,
+  dx: Float32Array,
+  g: PlaneGeometry,
+): boolean {
+  const engine = engineFor(relaxed);
+  const colsAt = addressOf(engine, cols, 0);
+  if (colsAt < 0) return false;
+  // Each task folds onto its zeroed padded planes and copies their interiors out; then one copy
+  // per image (or one for all) into dx.
+  const { height: h, width: w, ph, pw, channels, images } = g;
+  const padded = ph > 0 || pw > 0, planes = images * channels;
+  const hp = h + 2 * ph, wp = w + 2 * pw, img = scratchBase(engine);
+  const raw = padded ? align(img + planes * hp * wp * 4) : img;
+  if (!reserve(engine, raw + planes * h * w * 4)) return false;
+  engine.f32.fill(0, img / 4, img / 4 + planes * hp * wp);
+  runPlanes(engine, FOLD, threads, { img, raw: padded ? raw : 0, cols: colsAt }, g);
+  const f32 = engine.f32, at = raw / 4, block = channels * h * w;
+  if (channels === g.xChannels) {
+    dx.set(f32.subarray(at, at + images * block), g.image0 * block);
+  } else {
+    for (let b = 0; b < images; b++) {
+      const dst = ((g.image0 + b) * g.xChannels + g.channel0) * h * w;
+      dx.set(f32.subarray(at + b * block, at + (b + 1) * block), dst);
+    }
+  }
+  return true;
+}
+
+/** What `convWasm` needs besides the image geometry: the filters and where the outputs go. */
+export interface ConvTarget {
+  /** Output channels computed (the group's filters). */
+  readonly filters: number;
+  /** First filter row of `w` (`[·, channels·kh·kw]`) and first output channel of `y`. */
+  readonly filter0: number;
+  /** Channels per image of `y` (`[·, yChannels, oh, ow]`). */
+  readonly yChannels: number;
+}
+
+/** Multiply-adds below which a convolution runs on the calling thread only. */
+const CONV_THREADED_MIN_MACS = 1 << 20;
+
+/**
+ * A convolution without im2col (the kernel's `conv`) of the images and channels of `g` by
+ * `t.filters` filters of `w`, written into channels `[filter0, filter0 + filters)` of `y`: copies
+ * the images in (padded by pad tasks), the tap offsets and the weights in panels, runs the tasks
+ * and copies the outputs out. False, doing nothing, when the memory cannot grow.
+ */
+export function convWasm(
+  relaxed: boolean,
+  threads: number,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  g: PlaneGeometry,
+  t: ConvTarget,
+): boolean {
+  const engine = engineFor(relaxed);
+  const { mr, nr, ctrl } = engine;
+  const { height: h, width: wd, ph, pw, channels, images, kh, kw, oh, ow, filters: og } = { ...g, ...t };
+  const padded = ph > 0 || pw > 0, planes = images * channels;
+  const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw, plane = oh * ow;
+  const panels = Math.ceil(og / nr);
+  // Layout: padded planes, slack (a partial tile reads past its image), unpadded planes, tap
+  // offsets, weight panels, outputs.
+  const img = scratchBase(engine);
+  const raw = padded ? align(img + (planes + channels) * hp * wp * 4 + 64) : img;
+  const offs = align(raw + (padded ? planes : planes + channels) * wd * h * 4 + 64);
+  const wpk = align(offs + k * 4), yb = align(wpk + panels * k * nr * 4);
+  if (!reserve(engine, yb + images * og * plane * 4)) return false;
+  const f32 = engine.f32;
+  stageImages(engine, x, g, img, raw);
+  writeTapOffsets(engine, g, offs, k);
+  for (let panel = 0, d = wpk / 4; panel < panels; panel++) {
+    for (let p = 0; p < k; p++) {
+      for (let j = 0; j < nr; j++, d++) {
+        const o = panel * nr + j;
+        f32[d] = o < og ? w[(t.filter0 + o) * k + p] : 0;
+      }
+    }
+  }
+  const used = images * plane * og * k < CONV_THREADED_MIN_MACS || !engine.shared ? 1 : threads;
+  // Tasks: whole images when there are enough of them, else chunks of tiles.
+  const split = Math.max(1, Math.ceil((4 * used) / images));
+  const chunk = Math.ceil(Math.ceil(plane / split) / mr) * mr;
+  const perImage = Math.ceil(plane / chunk);
+  const padTasks = setUpPadding(engine, CONV, used, g, { img, raw, offs });
+  ctrl[TASKS] = images * perImage;
+  ctrl[WPACK] = wpk;
+  ctrl[Y_BASE] = yb;
+  ctrl[POS_CHUNK] = chunk;
+  ctrl[CHUNKS_PER_IMAGE] = perImage;
+  ctrl[PLANE_OUT] = plane;
+  ctrl[K] = k;
+  ctrl[OW] = ow;
+  ctrl[COL_STEP] = g.sw * 4;
+  ctrl[ROW_STEP] = g.sh * wp * 4;
+  ctrl[CONV_PANELS] = panels;
+  ctrl[OG] = og;
+  runJob(engine, used, padTasks + images * perImage);
+  const out = engine.f32, at = yb / 4, outBlock = og * plane;
+  if (og === t.yChannels) {
+    y.set(out.subarray(at, at + images * outBlock), g.image0 * outBlock);
+  } else {
+    for (let b = 0; b < images; b++) {
+      y.set(
+        out.subarray(at + b * outBlock, at + (b + 1) * outBlock),
+        ((g.image0 + b) * t.yChannels + t.filter0) * plane,
+      );
+    }
+  }
+  return true;
+}
+
+/** Copies the images of `g` into the kernel memory at `raw` (unpadded; `raw` = `img` without padding) and zeroes the padded planes at `img`. */
+function stageImages(engine: Engine, x: Float32Array, g: PlaneGeometry, img: number, raw: number): void {
+  const { height: h, width: wd, ph, pw, channels, images } = g;
+  const f32 = engine.f32, block = channels * h * wd;
+  if (channels === g.xChannels) {
+    const src = g.image0 * block;
+    f32.set(x.subarray(src, src + images * block), raw / 4);
+  } else {
+    for (let b = 0; b < images; b++) {
+      const src = ((g.image0 + b) * g.xChannels + g.channel0) * h * wd;
+      f32.set(x.subarray(src, src + block), raw / 4 + b * block);
+    }
+  }
+  if (ph > 0 || pw > 0) f32.fill(0, img / 4, img / 4 + images * channels * (h + 2 * ph) * (wd + 2 * pw));
+}
+
+/** Writes the byte offset of each tap (channel, kernel row, kernel column) into a padded image, then zeros up to `count`. */
+function writeTapOffsets(engine: Engine, g: PlaneGeometry, offs: number, count: number): void {
+  const hp = g.height + 2 * g.ph, wp = g.width + 2 * g.pw;
+  const i32 = new Int32Array(engine.f32.buffer, offs, count);
+  let i = 0;
+  for (let c = 0; c < g.channels; c++) {
+    for (let p = 0; p < g.kh; p++) {
+      for (let q = 0; q < g.kw; q++, i++) i32[i] = ((c * hp + p * g.dh) * wp + q * g.dw) * 4;
+    }
+  }
+  i32.fill(0, i);
+}
+
+/** Sets the mode and the words of a `CONV` or `CONV_GRAD` job's pad tasks; returns their count. */
+function setUpPadding(
+  engine: Engine,
+  mode: number,
+  threads: number,
+  g: PlaneGeometry,
+  at: { readonly img: number; readonly raw: number; readonly offs: number },
+): number {
+  const { ctrl } = engine;
+  const planes = g.images * g.channels, wp = g.width + 2 * g.pw;
+  const padTasks = g.ph > 0 || g.pw > 0 ? Math.min(planes, 4 * threads) : 0;
+  ctrl[MODE] = mode;
+  ctrl[PACK_TASKS] = padTasks;
+  ctrl[PACKED] = 0;
+  ctrl[PLANES] = planes;
+  ctrl[PLANE_CHUNK] = padTasks > 0 ? Math.ceil(planes / padTasks) : 1;
+  ctrl[HEIGHT] = g.height;
+  ctrl[WIDTH] = g.width;
+  ctrl[IMG_BASE] = at.img;
+  ctrl[IMG_PLANE] = (g.height + 2 * g.ph) * wp * 4;
+  ctrl[RAW_BASE] = at.raw;
+  ctrl[INTERIOR] = (g.ph * wp + g.pw) * 4;
+  ctrl[LD_PADDED] = wp * 4;
+  ctrl[CHANNELS] = g.channels;
+  ctrl[OFFS] = at.offs;
+  return padTasks;
+}
+
+/** Where `convGradWasm` adds its result: rows of `dw` and which channels of `dy` they come from. */
+export interface ConvGradTarget {
+  /** Filters (rows of `dw`, channels of `dy`). */
+  readonly filters: number;
+  /** First row of `dw` (`[·, channels·kh·kw]`) and first channel of `dy`. */
+  readonly filter0: number;
+  /** Channels per image of `dy` (`[·, dyChannels, oh, ow]`). */
+  readonly dyChannels: number;
+}
+
+/**
+ * The filter gradient of a convolution without im2col (the kernel's `convGrad`): adds
+ * `Σ_(b, oy, ox) dy[b, f, oy, ox] · x[b, c, oy·sh + p·dh − ph, ox + q·dw − pw]` to `dw[filter0 + f,
+ * (c, p, q)]`. Only for a column stride of 1 (false otherwise, doing nothing), or false when the
+ * memory cannot grow.
+ */
+export function convGradWasm(
+  relaxed: boolean,
+  threads: number,
+  x: Float32Array,
+  dy: Float32Array,
+  dw: Float32Array,
+  g: PlaneGeometry,
+  t: ConvGradTarget,
+): boolean {
+  if (g.sw !== 1) return false;
+  const engine = engineFor(relaxed);
+  const { dr, dc, ctrl } = engine;
+  const { height: h, width: wd, ph, pw, channels, images, kh, kw, oh, ow } = g;
+  const og = t.filters, padded = ph > 0 || pw > 0, planes = images * channels;
+  const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw, plane = oh * ow;
+  const rTiles = Math.ceil(og / dr), cTiles = Math.ceil(k / dc), partFloats = rTiles * dr * cTiles * dc;
+  const used = images * plane * og * k < CONV_THREADED_MIN_MACS || !engine.shared ? 1 : threads;
+  const chunk = Math.ceil(images / Math.min(images, 4 * used)), tasks = Math.ceil(images / chunk);
+  // Layout: padded planes, unpadded planes, tap offsets, dy (with room for the rows of a partial
+  // filter tile, which only feed partial sums that are never read), partial sums.
+  const img = scratchBase(engine);
+  const raw = padded ? align(img + planes * hp * wp * 4 + 64) : img;
+  const offs = align(raw + planes * wd * h * 4 + 64);
+  const dyb = align(offs + cTiles * dc * 4);
+  const part = align(dyb + (images * og + dr) * plane * 4);
+  if (!reserve(engine, part + tasks * partFloats * 4)) return false;
+  stageImages(engine, x, g, img, raw);
+  writeTapOffsets(engine, g, offs, cTiles * dc);
+  const f32 = engine.f32, block = og * plane;
+  if (og === t.dyChannels) {
+    const src = g.image0 * block;
+    f32.set(dy.subarray(src, src + images * block), dyb / 4);
+  } else {
+    for (let b = 0; b < images; b++) {
+      const src = ((g.image0 + b) * t.dyChannels + t.filter0) * plane;
+      f32.set(dy.subarray(src, src + block), dyb / 4 + b * block);
+    }
+  }
+  f32.fill(0, part / 4, part / 4 + tasks * partFloats);
+  const padTasks = setUpPadding(engine, CONV_GRAD, used, g, { img, raw, offs });
+  ctrl[TASKS] = tasks;
+  ctrl[Y_BASE] = dyb;
+  ctrl[WPACK] = part;
+  ctrl[PARTIAL_STRIDE] = partFloats * 4;
+  ctrl[LD_COLS] = cTiles * dc * 4;
+  ctrl[POS_CHUNK] = chunk;
+  ctrl[M] = images;
+  ctrl[M_PANELS] = rTiles;
+  ctrl[N_PANELS] = cTiles;
+  ctrl[OH] = oh;
+  ctrl[OW] = ow;
+  ctrl[ROW_STEP] = g.sh * wp * 4;
+  ctrl[PLANE_OUT] = plane;
+  ctrl[OG] = og;
+  runJob(engine, used, padTasks + tasks);
+  const sums = engine.f32, ld = cTiles * dc;
+  for (let f = 0; f < og; f++) {
+    const row = (t.filter0 + f) * k;
+    for (let tap = 0; tap < k; tap++) {
+      let s = dw[row + tap];
+      for (let task = 0, at = part / 4 + f * ld + tap; task < tasks; task++, at += partFloats) s += sums[at];
+      dw[row + tap] = s;
+    }
+  }
+  return true;
 }

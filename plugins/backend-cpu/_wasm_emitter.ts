@@ -137,6 +137,10 @@ export class Code {
   }
 
   // Memory (§5.4.6).
+  /** `i32.load offset` */
+  i32Load(offset = 0): this {
+    return this.#mem(0x28, 2, offset);
+  }
   /** `f32.load offset` */
   f32Load(offset = 0): this {
     return this.#mem(0x2a, 2, offset);
@@ -182,6 +186,14 @@ export class Code {
   /** `i32.mul` */
   i32Mul(): this {
     return this.#op(0x6c);
+  }
+  /** `i32.div_u` */
+  i32DivU(): this {
+    return this.#op(0x6e);
+  }
+  /** `i32.rem_u` */
+  i32RemU(): this {
+    return this.#op(0x70);
   }
   /** `i32.and` */
   i32And(): this {

@@ -10,8 +10,8 @@
  * multiply-adds take the TypeScript path, whose call costs less.
  * @module
  */
-import { supportsKernel } from "./_gemm_kernel.ts";
 import { gemmWasm, type WasmGemmSettings, workersStarted } from "./_gemm_wasm.ts";
+import { relaxedSimd, settings, simd } from "./_settings.ts";
 import { gemmTs } from "./gemm_ts.ts";
 
 export { gemmTs } from "./gemm_ts.ts";
@@ -65,12 +65,6 @@ const WASM_MIN_MACS = 2048;
  */
 const THREADED_MIN_MACS = 1 << 20;
 
-const simd = supportsKernel(false);
-const relaxedSimd = simd && supportsKernel(true);
-let kernels: CpuKernels = simd ? "wasm" : "ts";
-let useRelaxed = relaxedSimd;
-let threads = Math.max(1, Math.floor(globalThis.navigator?.hardwareConcurrency ?? 1));
-
 /**
  * Chooses the kernels `gemm` runs from now on, for every caller in this thread.
  *
@@ -102,8 +96,8 @@ export function setCpuKernels(kind: CpuKernels, options: CpuKernelOptions = {}):
     );
   }
   const before = cpuGemmSettings();
-  kernels = kind;
-  useRelaxed = relaxedSimd && (options.relaxedSimd ?? true);
+  settings.kernels = kind;
+  settings.relaxed = relaxedSimd && (options.relaxedSimd ?? true);
   return before;
 }
 
@@ -127,8 +121,8 @@ export function setCpuThreads(count: number): number {
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`Cannot set the CPU threads to ${count}: it must be a positive integer`);
   }
-  const before = threads;
-  threads = count;
+  const before = settings.threads;
+  settings.threads = count;
   return before;
 }
 
@@ -146,9 +140,9 @@ export function setCpuThreads(count: number): number {
  */
 export function cpuGemmSettings(): CpuGemmSettings {
   return {
-    kernels,
-    relaxedSimd: kernels === "wasm" && useRelaxed,
-    threads,
+    kernels: settings.kernels,
+    relaxedSimd: settings.kernels === "wasm" && settings.relaxed,
+    threads: settings.threads,
     workers: workersStarted(),
     threadedMinMacs: THREADED_MIN_MACS,
   };
@@ -183,7 +177,9 @@ const call: { -readonly [K in keyof WasmGemmSettings]: WasmGemmSettings[K] } = {
 
 /**
  * Computes `C = op(A) · op(B)` (or `C += …`) for row-major float32 matrices, C being `[m, n]`, with
- * the kernels chosen by `setCpuKernels` on up to `setCpuThreads` threads. Synchronous.
+ * the kernels chosen by `setCpuKernels` on up to `setCpuThreads` threads. Synchronous. Operands that
+ * are `gemmWorkspace` arrays (from `@cnnlab/backend-cpu/im2col`) are used in place, not copied; C
+ * must not overlap A or B.
  *
  * @param m Rows of C.
  * @param n Columns of C.
@@ -227,9 +223,9 @@ export function gemm(
     if (!accumulate) c.fill(0, offsetC, offsetC + m * n);
     return;
   }
-  if (kernels === "wasm" && m * n * k >= WASM_MIN_MACS) {
-    call.relaxed = useRelaxed;
-    call.threads = m * n * k < THREADED_MIN_MACS ? 1 : threads;
+  if (settings.kernels === "wasm" && m * n * k >= WASM_MIN_MACS) {
+    call.relaxed = settings.relaxed;
+    call.threads = m * n * k < THREADED_MIN_MACS ? 1 : settings.threads;
     call.transposeA = transposeA;
     call.transposeB = transposeB;
     call.accumulate = accumulate;

@@ -1,13 +1,17 @@
 /**
  * CPU kernel of `conv2dBackpropFilter`: im2col over a chunk of images, then per group
- * `dW_g += dY_g · colsᵀ` as one `gemm` of dot products over the chunk's output positions. A 1×1
+ * `dW_g += dY_g · colsᵀ` as one `gemm` of dot products over the chunk's output positions, with the
+ * columns and the channel-major `dY_g` in `gemmWorkspace` arrays; or, where it pays (output rows of a
+ * multiple of 4 columns, stride 1 along them), `convolveFilterGradient`, the same sums without the
+ * columns. A 1×1
  * kernel with stride 1 and no padding uses the input in place of the columns.
  * @module
  */
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { convolveFilterGradient, gemmWorkspace, im2col } from "@cnnlab/backend-cpu/im2col";
 import { convGeometry } from "./_geometry.ts";
-import { im2col, imagesPerChunk, isPointwise, scratch, toChannelMajor } from "./_im2col.ts";
+import { colsGeometry, imagesPerChunk, isPointwise, toChannelMajor } from "./_im2col.ts";
 import type { Conv2dBackpropFilterAttrs } from "./conv2d_op.ts";
 
 /**
@@ -48,19 +52,16 @@ export const conv2dBackpropFilterCpu: Kernel<Float32Array, Conv2dBackpropFilterA
       return dw;
     }
     const chunk = imagesPerChunk(g);
-    const cols = scratch(0, k * chunk * plane);
-    const dyc = chunk > 1 ? scratch(1, og * chunk * plane) : dys;
     for (let b0 = 0; b0 < n; b0 += chunk) {
       const nb = Math.min(chunk, n - b0);
       for (let grp = 0; grp < groups; grp++) {
-        im2col(xs, g, grp, b0, nb, cols);
-        const options = { transposeB: true, accumulate: true, offsetC: grp * og * k };
-        if (nb === 1) {
-          gemm(og, k, plane, dys, cols, dw, { ...options, offsetA: (b0 * cOut + grp * og) * plane });
-        } else {
-          toChannelMajor(dys, cOut, plane, grp * og, og, b0, nb, dyc);
-          gemm(og, k, nb * plane, dyc, cols, dw, options);
-        }
+        const geometry = colsGeometry(g, grp, b0, nb);
+        const target = { dy: dys, dw, filters: og, filter0: grp * og, dyChannels: cOut };
+        if (convolveFilterGradient(xs, { ...geometry, ...target })) continue;
+        const [cols, dyc] = gemmWorkspace([k * nb * plane, og * nb * plane]);
+        im2col(xs, cols, geometry);
+        toChannelMajor(dys, cOut, plane, grp * og, og, b0, nb, dyc);
+        gemm(og, k, nb * plane, dyc, cols, dw, { transposeB: true, accumulate: true, offsetC: grp * og * k });
       }
     }
     return dw;

@@ -1,13 +1,16 @@
 /**
  * CPU kernel of `conv2dBackpropInput`: per group and chunk of images, `cols = W_gᵀ · dY_g` as one
- * `gemm`, then col2im adds the columns back onto the input positions they came from. A 1×1 kernel
+ * `gemm`, then col2im adds the columns back onto the input positions they came from (writing each
+ * group's channels of `dx` once); the columns and the channel-major `dY_g` live in `gemmWorkspace`
+ * arrays. A 1×1 kernel
  * with stride 1 and no padding writes `W_gᵀ · dY_g` straight into `dx`.
  * @module
  */
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { col2im, gemmWorkspace } from "@cnnlab/backend-cpu/im2col";
 import { convGeometry } from "./_geometry.ts";
-import { col2im, imagesPerChunk, isPointwise, scratch, toChannelMajor } from "./_im2col.ts";
+import { colsGeometry, imagesPerChunk, isPointwise, toChannelMajor } from "./_im2col.ts";
 import type { Conv2dBackpropInputAttrs } from "./conv2d_op.ts";
 
 /**
@@ -48,22 +51,13 @@ export const conv2dBackpropInputCpu: Kernel<Float32Array, Conv2dBackpropInputAtt
       return dx;
     }
     const chunk = imagesPerChunk(g);
-    const cols = scratch(0, k * chunk * plane);
-    const dyc = chunk > 1 ? scratch(1, og * chunk * plane) : dys;
     for (let b0 = 0; b0 < n; b0 += chunk) {
       const nb = Math.min(chunk, n - b0);
       for (let grp = 0; grp < groups; grp++) {
-        if (nb === 1) {
-          gemm(k, plane, og, ws, dys, cols, {
-            transposeA: true,
-            offsetA: grp * og * k,
-            offsetB: (b0 * cOut + grp * og) * plane,
-          });
-        } else {
-          toChannelMajor(dys, cOut, plane, grp * og, og, b0, nb, dyc);
-          gemm(k, nb * plane, og, ws, dyc, cols, { transposeA: true, offsetA: grp * og * k });
-        }
-        col2im(cols, g, grp, b0, nb, dx);
+        const [cols, dyc] = gemmWorkspace([k * nb * plane, og * nb * plane]);
+        toChannelMajor(dys, cOut, plane, grp * og, og, b0, nb, dyc);
+        gemm(k, nb * plane, og, ws, dyc, cols, { transposeA: true, offsetA: grp * og * k });
+        col2im(cols, dx, colsGeometry(g, grp, b0, nb));
       }
     }
     return dx;

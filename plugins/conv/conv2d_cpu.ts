@@ -1,13 +1,17 @@
 /**
  * CPU kernel of `conv2d`: im2col over a chunk of images (the whole batch when its columns fit in
- * 16 MiB), one `gemm` per group, then a reorder to NCHW. A 1×1 kernel with stride 1 and no padding
+ * 16 MiB), one `gemm` per group, then a reorder to NCHW; the columns and the GEMM's output live in
+ * `gemmWorkspace` arrays (the WebAssembly memory itself with the `"wasm"` kernels). Where
+ * `convolve` of `@cnnlab/backend-cpu/im2col` pays (a few dozen filters, a depth of 64 or more) it
+ * runs instead: the same product without building the columns. A 1×1 kernel with stride 1 and no padding
  * skips im2col: the input already is the column matrix.
  * @module
  */
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { convolve, gemmWorkspace, im2col } from "@cnnlab/backend-cpu/im2col";
 import { type Conv2dAttrs, convGeometry } from "./_geometry.ts";
-import { fromChannelMajor, im2col, imagesPerChunk, isPointwise, scratch } from "./_im2col.ts";
+import { colsGeometry, fromChannelMajor, imagesPerChunk, isPointwise } from "./_im2col.ts";
 
 /**
  * The `conv2d` kernel for the `"cpu"` backend.
@@ -42,18 +46,16 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
       return y;
     }
     const chunk = imagesPerChunk(g);
-    const cols = scratch(0, k * chunk * plane);
-    const out = chunk > 1 ? scratch(1, og * chunk * plane) : y;
     for (let b0 = 0; b0 < n; b0 += chunk) {
       const nb = Math.min(chunk, n - b0);
       for (let grp = 0; grp < groups; grp++) {
-        im2col(xs, g, grp, b0, nb, cols);
-        if (nb === 1) {
-          gemm(og, plane, k, ws, cols, y, { offsetA: grp * og * k, offsetC: (b0 * cOut + grp * og) * plane });
-        } else {
-          gemm(og, nb * plane, k, ws, cols, out, { offsetA: grp * og * k });
-          fromChannelMajor(out, cOut, plane, grp * og, og, b0, nb, y);
-        }
+        const geometry = colsGeometry(g, grp, b0, nb);
+        if (convolve(xs, ws, { ...geometry, y, filters: og, filter0: grp * og, yChannels: cOut })) continue;
+        // cols and the channel-major output stay in the GEMM's memory: no copy in or out.
+        const [cols, out] = gemmWorkspace([k * nb * plane, og * nb * plane]);
+        im2col(xs, cols, geometry);
+        gemm(og, nb * plane, k, ws, cols, out, { offsetA: grp * og * k });
+        fromChannelMajor(out, cOut, plane, grp * og, og, b0, nb, y);
       }
     }
     return y;

@@ -11,6 +11,7 @@ import conv, {
   convOps,
 } from "./mod.ts";
 import { setMaxCols } from "./_im2col.ts";
+import { setCpuKernels, setCpuThreads } from "@cnnlab/backend-cpu/gemm";
 
 const device = await new Registry().use(cpu).use(conv).device("cpu");
 const rng = new Rng(7);
@@ -223,6 +224,26 @@ Deno.test("conv2d ops: the CPU kernels agree with the references when the batch 
     });
   } finally {
     setMaxCols(before);
+  }
+});
+
+Deno.test("conv2d ops: the CPU kernels agree with the references with the TypeScript GEMM and im2col", () => {
+  const before = setCpuKernels("ts");
+  try {
+    for (const c of combos) checkAllOps(c);
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+  }
+});
+
+Deno.test("conv2d ops: the CPU kernels agree with the references on LeNet-5's layers on two threads", () => {
+  const before = setCpuThreads(2);
+  try {
+    // Large enough that im2col, col2im and the GEMMs run on both threads.
+    checkAllOps({ label: "conv1", x: [16, 1, 28, 28], w: [6, 1, 5, 5], attrs: attrs({ padding: [2, 2] }) });
+    checkAllOps({ label: "conv2", x: [16, 6, 14, 14], w: [16, 6, 5, 5], attrs: attrs() });
+  } finally {
+    setCpuThreads(before);
   }
 });
 

@@ -34,9 +34,16 @@ function reduceKernel(op: "sum" | "max"): Kernel<Float32Array, ReduceAttrs> {
             for (let i = 0; i < n; i++) if (src[xo + i] > m) m = src[xo + i];
             y[yo] = m;
           } else {
-            let s = 0;
-            for (let i = 0; i < n; i++) s += src[xo + i];
-            y[yo] += s;
+            // Four running sums: one chain of dependent adds would wait on each add's latency.
+            let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+            for (; i + 3 < n; i += 4) {
+              s0 += src[xo + i];
+              s1 += src[xo + i + 1];
+              s2 += src[xo + i + 2];
+              s3 += src[xo + i + 3];
+            }
+            for (; i < n; i++) s0 += src[xo + i];
+            y[yo] += (s0 + s1) + (s2 + s3);
           }
         } else if (isMax) {
           for (let i = 0; i < n; i++) if (src[xo + i] > y[yo + i]) y[yo + i] = src[xo + i];

@@ -192,3 +192,26 @@ Deno.test("cnnlab train --cpu-kernels ts --threads 1 runs the TypeScript path an
   const kind = await silent(() => run(["train", "--cpu-kernels", "gpu"]));
   assert.equal(kind.code, 2);
 });
+
+Deno.test("cnnlab report and experiment give one-line errors for a missing run, file or field", async () => {
+  let r = await silent(() => run(["report", "no/such/run"]));
+  assert.equal(r.code, 1);
+  assert.match(
+    r.errors[0],
+    /Cannot read run no\/such\/run: summary\.json is missing; pass a directory written by `cnnlab train`/,
+  );
+  r = await silent(() => run(["report"]));
+  assert.equal(r.code, 2);
+  r = await silent(() => run(["experiment", "no/such/grid.json"]));
+  assert.equal(r.code, 2);
+  assert.match(r.errors[0], /cannot read experiment no\/such\/grid\.json/);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ name: "x", base: ["--seed", "2"], variants: [{ name: "a", args: [] }], seeds: [1] }),
+  );
+  r = await silent(() => run(["experiment", file]));
+  assert.equal(r.code, 1);
+  assert.match(r.errors[0], /--seed is set by the experiment itself/);
+  await Deno.remove(file);
+});

@@ -4,7 +4,7 @@
  * page through `Function.prototype.toString`, so it may use only its parameters and browser globals.
  *
  * Charts: `lines` (learning curves, overlays), `heatmap` (confusion matrix), `bars` (per-class
- * accuracy, distance histograms, experiment means with ± std error bars), `pictures` (filters,
+ * accuracy, distance histograms; with errors, experiment means as dots with ± std bars), `pictures` (filters,
  * feature maps, saliency, Grad-CAM, confused images, one `<canvas>` each) and `scatter` (embeddings,
  * on a canvas). When every chart is drawn the page sets `document.body.dataset.rendered = "true"`;
  * a chart that fails logs a console error naming it.
@@ -146,11 +146,32 @@ export function drawReport(d3: any, charts: Record<string, ChartSpec>): void {
 
   function bars(el: any, c: Extract<ChartSpec, { kind: "bars" }>) {
     const groups = c.groups ?? [{ name: c.yLabel, values: c.values }];
-    const { g, w, h } = frame(el, Math.max(360, 60 + c.labels.length * 26 * groups.length), 260);
+    const longest = d3.max(c.labels, (l: string) => l.length) ?? 1;
+    const band = Math.max(26 * groups.length, 7 * longest + 8);
+    const { g, w, h } = frame(el, Math.max(360, margin.left + margin.right + c.labels.length * band), 260);
     const x = d3.scaleBand().domain(c.labels).range([0, w]).padding(0.2);
+    if (c.errors) {
+      // Means with ± std error bars: dots on an axis fitted to the intervals, so small differences show.
+      const lo = d3.min(c.values.map((v, i) => v - c.errors![i])),
+        hi = d3.max(c.values.map((v, i) => v + c.errors![i]));
+      const pad = (hi - lo) * 0.15 || Math.abs(hi) * 0.05 || 1;
+      const y = d3.scaleLinear().domain([lo - pad, hi + pad]).range([h, 0]).nice();
+      axes(g, x, y, w, h, "", c.yLabel);
+      c.values.forEach((v, i) => {
+        const cx = x(c.labels[i]) + x.bandwidth() / 2, e = c.errors![i];
+        g.append("path").attr("stroke", "#222").attr("fill", "none")
+          .attr(
+            "d",
+            `M${cx - 6},${y(v - e)}H${cx + 6}M${cx},${y(v - e)}V${y(v + e)}M${cx - 6},${y(v + e)}H${cx + 6}`,
+          );
+        g.append("circle").attr("cx", cx).attr("cy", y(v)).attr("r", 4.5).attr("fill", palette[i % 10])
+          .append("title").text(`${c.labels[i]}: ${d3.format(".4~g")(v)} ± ${d3.format(".2~g")(e)}`);
+      });
+      return;
+    }
     const inner = d3.scaleBand().domain(groups.map((s) => s.name)).range([0, x.bandwidth()]).padding(0.05);
-    const top = Math.max(0, d3.max(groups.flatMap((s) => s.values.map((v, i) => v + (c.errors?.[i] ?? 0)))));
-    const lo = Math.min(0, d3.min(groups.flatMap((s) => s.values.map((v, i) => v - (c.errors?.[i] ?? 0)))));
+    const top = Math.max(0, d3.max(groups.flatMap((s) => s.values)));
+    const lo = Math.min(0, d3.min(groups.flatMap((s) => s.values)));
     const y = d3.scaleLinear().domain([lo, top > lo ? top : lo + 1]).range([h, 0]).nice();
     axes(g, x, y, w, h, "", c.yLabel);
     groups.forEach((s, k) => {
@@ -164,16 +185,6 @@ export function drawReport(d3: any, charts: Record<string, ChartSpec>): void {
           .attr("class", "legend").text(s.name);
       }
     });
-    if (c.errors) {
-      c.values.forEach((v, i) => {
-        const cx = x(c.labels[i]) + x.bandwidth() / 2, e = c.errors![i];
-        g.append("path").attr("stroke", "#222").attr("fill", "none")
-          .attr(
-            "d",
-            `M${cx - 5},${y(v - e)}H${cx + 5}M${cx},${y(v - e)}V${y(v + e)}M${cx - 5},${y(v + e)}H${cx + 5}`,
-          );
-      });
-    }
   }
 
   const luts: Record<string, Uint8ClampedArray> = {};

@@ -638,26 +638,45 @@ export function unfoldWasm(
   const engine = engineFor(relaxed);
   const colsAt = addressOf(engine, cols, 0);
   if (colsAt < 0) return false;
-  // The images are copied in as they are (one copy per image, or one for all), then each task pads
-  // its planes itself.
+  // The images are copied in as they are, then each task pads its planes itself.
+  const stage = stagePlanes(engine, g);
+  if (!stage) return false;
+  const f32 = engine.f32, raw = stage.raw / 4;
+  forEachImageBlock(g, (xAt, at, count) => f32.set(x.subarray(xAt, xAt + count), raw + at));
+  if (stage.padded) f32.fill(0, stage.img / 4, stage.img / 4 + stage.paddedFloats);
+  runPlanes(engine, UNFOLD, threads, { img: stage.img, raw: stage.padded ? stage.raw : 0, cols: colsAt }, g);
+  return true;
+}
+
+/** Where unfold and fold stage images after the workspace; undefined when the memory cannot grow. */
+function stagePlanes(
+  engine: Engine,
+  g: PlaneGeometry,
+): { img: number; raw: number; padded: boolean; paddedFloats: number } | undefined {
   const { height: h, width: w, ph, pw, channels, images } = g;
   const padded = ph > 0 || pw > 0, planes = images * channels;
-  const hp = h + 2 * ph, wp = w + 2 * pw, img = scratchBase(engine);
-  const raw = padded ? align(img + planes * hp * wp * 4) : img;
-  if (!reserve(engine, raw + planes * h * w * 4)) return false;
-  const f32 = engine.f32, block = channels * h * w;
-  if (channels === g.xChannels) {
-    const src = g.image0 * block;
-    f32.set(x.subarray(src, src + images * block), raw / 4);
-  } else {
-    for (let b = 0; b < images; b++) {
-      const src = ((g.image0 + b) * g.xChannels + g.channel0) * h * w;
-      f32.set(x.subarray(src, src + block), raw / 4 + b * block);
+  // Padded planes at `img`; the unpadded copies at `raw` (the same place when there is no padding).
+  const paddedFloats = planes * (h + 2 * ph) * (w + 2 * pw), img = scratchBase(engine);
+  const raw = padded ? align(img + paddedFloats * 4) : img;
+  if (!reserve(engine, raw + planes * h * w * 4)) return undefined;
+  return { img, raw, padded, paddedFloats };
+}
+
+/**
+ * Calls `copy(xAt, stagedAt, count)` for the image blocks of `g` between x (offset `xAt`) and the
+ * staged copies (offset `stagedAt`): one call when `g` covers all of x's channels, else one per image.
+ */
+function forEachImageBlock(
+  g: PlaneGeometry,
+  copy: (xAt: number, stagedAt: number, count: number) => void,
+): void {
+  const plane = g.height * g.width, block = g.channels * plane;
+  if (g.channels === g.xChannels) copy(g.image0 * block, 0, g.images * block);
+  else {
+    for (let b = 0; b < g.images; b++) {
+      copy(((g.image0 + b) * g.xChannels + g.channel0) * plane, b * block, block);
     }
   }
-  if (padded) f32.fill(0, img / 4, img / 4 + planes * hp * wp);
-  runPlanes(engine, UNFOLD, threads, { img, raw: padded ? raw : 0, cols: colsAt }, g);
-  return true;
 }
 
 /**
@@ -675,24 +694,14 @@ export function foldWasm(
   const engine = engineFor(relaxed);
   const colsAt = addressOf(engine, cols, 0);
   if (colsAt < 0) return false;
-  // Each task folds onto its zeroed padded planes and copies their interiors out; then one copy
-  // per image (or one for all) into dx.
-  const { height: h, width: w, ph, pw, channels, images } = g;
-  const padded = ph > 0 || pw > 0, planes = images * channels;
-  const hp = h + 2 * ph, wp = w + 2 * pw, img = scratchBase(engine);
-  const raw = padded ? align(img + planes * hp * wp * 4) : img;
-  if (!reserve(engine, raw + planes * h * w * 4)) return false;
-  engine.f32.fill(0, img / 4, img / 4 + planes * hp * wp);
-  runPlanes(engine, FOLD, threads, { img, raw: padded ? raw : 0, cols: colsAt }, g);
-  const f32 = engine.f32, at = raw / 4, block = channels * h * w;
-  if (channels === g.xChannels) {
-    dx.set(f32.subarray(at, at + images * block), g.image0 * block);
-  } else {
-    for (let b = 0; b < images; b++) {
-      const dst = ((g.image0 + b) * g.xChannels + g.channel0) * h * w;
-      dx.set(f32.subarray(at + b * block, at + (b + 1) * block), dst);
-    }
-  }
+  // Each task folds onto its zeroed padded planes and copies their interiors out; then the images
+  // are copied into dx.
+  const stage = stagePlanes(engine, g);
+  if (!stage) return false;
+  engine.f32.fill(0, stage.img / 4, stage.img / 4 + stage.paddedFloats);
+  runPlanes(engine, FOLD, threads, { img: stage.img, raw: stage.padded ? stage.raw : 0, cols: colsAt }, g);
+  const f32 = engine.f32, raw = stage.raw / 4;
+  forEachImageBlock(g, (xAt, at, count) => dx.set(f32.subarray(raw + at, raw + at + count), xAt));
   return true;
 }
 

@@ -19,6 +19,7 @@ import {
 import { assertClose, checkGradients, matchesReference } from "@cnnlab/core/testing";
 import assert from "node:assert/strict";
 import { CASES, fillInput, type OpCase } from "./conformance_cases.ts";
+import { setCpuKernels } from "@cnnlab/backend-cpu/gemm";
 import { gpuTest, webgpuAvailable } from "./webgpu.ts";
 
 const registry = createRegistry();
@@ -125,3 +126,20 @@ for (const backend of backends) {
     },
   });
 }
+
+Deno.test(`backend "cpu" with its TypeScript kernels (plain arrays, no WebAssembly): every op matches its reference`, async (t) => {
+  const before = setCpuKernels("ts");
+  try {
+    const device = await registry.device("cpu");
+    for (const op of allOps) {
+      if (!registry.hasKernel(op.name, "cpu")) continue;
+      await t.step(op.name, async () => {
+        for (const [i, c] of (CASES[op.name] ?? []).entries()) {
+          await matchesReference(device, op, inputsOf(c, 100 + i), c.attrs, { atol: 1e-4, rtol: 1e-3 });
+        }
+      });
+    }
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+  }
+});

@@ -7,6 +7,7 @@
 import { defineKernel, defineOp, type Kernel, type OpDef, ops, runOp, type Tensor } from "@cnnlab/core";
 import { sameShape } from "./_shape.ts";
 import { reluGrad } from "./relu.ts";
+import { allocate } from "@cnnlab/backend-cpu/memory";
 
 /** Options of ELU (the layer, the function and the op's attributes). */
 export interface EluOptions {
@@ -118,7 +119,7 @@ export const eluCpu: Kernel<Float32Array, EluAttrs> = defineKernel<Float32Array,
   op: "elu",
   backend: "cpu",
   run([{ storage: x }], { alpha }) {
-    const n = x.length, y = new Float32Array(n);
+    const n = x.length, y = allocate(n);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       y[i] = v > 0 ? v : alpha * Math.expm1(v);
@@ -132,7 +133,7 @@ export const eluGradCpu: Kernel<Float32Array, EluAttrs> = defineKernel<Float32Ar
   op: "eluGrad",
   backend: "cpu",
   run([{ storage: dy }, { storage: x }], { alpha }) {
-    const n = x.length, dx = new Float32Array(n);
+    const n = x.length, dx = allocate(n);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       dx[i] = v > 0 ? dy[i] : dy[i] * alpha * Math.exp(v);

@@ -5,6 +5,7 @@
  */
 import { defineKernel, defineOp, type Kernel, type OpDef, runOp, type Tensor } from "@cnnlab/core";
 import { sameShape } from "./_shape.ts";
+import { allocate } from "@cnnlab/backend-cpu/memory";
 
 /** Options of leaky ReLU (the layer, the function and the op's attributes). */
 export interface LeakyReluOptions {
@@ -116,7 +117,7 @@ export const leakyReluCpu: Kernel<Float32Array, LeakyReluAttrs> = defineKernel<F
   op: "leakyRelu",
   backend: "cpu",
   run([{ storage: x }], { alpha }) {
-    const n = x.length, y = new Float32Array(n);
+    const n = x.length, y = allocate(n);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       y[i] = v > 0 ? v : alpha * v;
@@ -133,7 +134,7 @@ export const leakyReluGradCpu: Kernel<Float32Array, LeakyReluAttrs> = defineKern
   op: "leakyReluGrad",
   backend: "cpu",
   run([{ storage: dy }, { storage: x }], { alpha }) {
-    const n = x.length, dx = new Float32Array(n);
+    const n = x.length, dx = allocate(n);
     for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
     return dx;
   },

@@ -7,6 +7,8 @@
  */
 import { defineKernel, defineOp, type Kernel, type OpDef, runOp, type Tensor } from "@cnnlab/core";
 import { sameShape } from "./_shape.ts";
+import { allocate } from "@cnnlab/backend-cpu/memory";
+import { reluGradSimd, reluSimd } from "@cnnlab/backend-cpu/simd";
 
 type NoAttrs = Record<string, never>;
 const none = {} as NoAttrs;
@@ -85,12 +87,16 @@ function bitsOf(x: Float32Array): Int32Array {
 // test becomes an all-ones or all-zero mask, so the loop has no data-dependent branch: a float
 // `x > 0 ? x : 0` mispredicts on about half of the (random-signed) activations and runs 3–4× slower.
 
-/** CPU kernel for `relu`: one branch-free pass (NaN and −0 give +0, as `x > 0 ? x : 0` does). */
+/**
+ * CPU kernel for `relu`: WebAssembly SIMD where the storage lives in the kernels' memory, else one
+ * branch-free pass (NaN and −0 give +0, as `x > 0 ? x : 0` does, either way).
+ */
 export const reluCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array, NoAttrs>({
   op: "relu",
   backend: "cpu",
   run([{ storage: x }]) {
-    const n = x.length, y = new Float32Array(n);
+    const n = x.length, y = allocate(n);
+    if (reluSimd(x, y)) return y;
     const xb = bitsOf(x), yb = bitsOf(y);
     for (let i = 0; i < n; i++) {
       const v = xb[i];
@@ -100,12 +106,13 @@ export const reluCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array,
   },
 });
 
-/** CPU kernel for `reluGrad`: one branch-free pass, `dy` where `x > 0`, else +0. */
+/** CPU kernel for `reluGrad`: `dy` where `x > 0`, else +0 (SIMD, or one branch-free pass). */
 export const reluGradCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array, NoAttrs>({
   op: "reluGrad",
   backend: "cpu",
   run([{ storage: dy }, { storage: x }]) {
-    const n = x.length, dx = new Float32Array(n);
+    const n = x.length, dx = allocate(n);
+    if (reluGradSimd(dy, x, dx)) return dx;
     const xb = bitsOf(x), gb = bitsOf(dy), db = bitsOf(dx);
     for (let i = 0; i < n; i++) db[i] = gb[i] & -(+((xb[i] - 1) >>> 0 < 0x7f800000));
     return dx;

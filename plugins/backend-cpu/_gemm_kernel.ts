@@ -44,7 +44,19 @@
  *   tiles of filters × taps, four output columns per vector lane (the last `ow mod 4` one by one).
  * @module
  */
-import { Code, encodeModule, F32, type FunctionSpec, I32, V128, type ValType } from "./_wasm_emitter.ts";
+import {
+  Code,
+  encodeModule,
+  F32,
+  type FunctionSpec,
+  I32,
+  madd,
+  repeat,
+  V128,
+  type ValType,
+} from "./_wasm_emitter.ts";
+import { simdKernelFunctions } from "./_simd_kernels.ts";
+import { GEMV_MAX_ROWS, gemvFunction } from "./_gemv_kernel.ts";
 
 /** Shape and flavour of a generated kernel. */
 export interface GemmKernelShape {
@@ -73,21 +85,6 @@ export const KERNEL_SHAPES: Readonly<Record<"relaxed" | "plain", Omit<GemmKernel
 
 /** Pages (64 KiB) a kernel's memory may grow to: 4 GiB, the 32-bit address space. */
 export const MAX_PAGES = 65536;
-
-/** `acc = a·b + acc` for vector locals. */
-function madd(code: Code, relaxed: boolean, a: number, b: number, acc: number): void {
-  if (relaxed) code.localGet(a).localGet(b).localGet(acc).f32x4RelaxedMadd();
-  else code.localGet(acc).localGet(a).localGet(b).f32x4Mul().f32x4Add();
-  code.localSet(acc);
-}
-
-/** Emits `body` `count` times, `count` being a local that the loop counts down (skipped at 0). */
-function repeat(code: Code, count: number, body: () => void): void {
-  code.block().localGet(count).i32Eqz().brIf(0).loop();
-  body();
-  code.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
-  code.end().end();
-}
 
 /** `tile` for the first `rows` rows of an A panel of width `mr` (the last panel may be partial). */
 function tileFunction(shape: GemmKernelShape, rows: number): FunctionSpec {
@@ -641,6 +638,11 @@ export function gemmKernelBytes(shape: GemmKernelShape, options: { shared: boole
       unfoldFunction(true),
       convFunction(shape),
       convGradFunction(shape),
+      ...Array.from(
+        { length: GEMV_MAX_ROWS },
+        (_, r) => gemvFunction({ relaxed: shape.relaxed, rows: r + 1 }),
+      ),
+      ...simdKernelFunctions(),
     ],
   });
 }

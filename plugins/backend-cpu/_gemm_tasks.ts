@@ -17,6 +17,10 @@
  *   `b·oh·ow …`, so tasks never write the same value. With padding, a task first copies its
  *   unpadded planes into the (zeroed) padded ones (UNFOLD), or copies the folded interiors out
  *   after folding (FOLD).
+ * - `ROWS` (at most `GEMV_MAX_ROWS` rows of A times a row-major B, e.g. a dense layer at batch 1):
+ *   task t runs `rowsTimes${M}` over depth chunk t (`KC` steps), streaming B's rows, into its own
+ *   zeroed partial C (`PARTIAL_STRIDE` bytes apart); the caller adds the partials up. A's rows are
+ *   `A_STRIDE_W` bytes apart, B's `LDB`.
  * - `CONV` (convolution without im2col): first pad tasks (a chunk of image planes copied into the
  *   interiors of zeroed padded planes; none without padding), then compute tasks: `conv` over a
  *   chunk of one image's output positions.
@@ -29,6 +33,8 @@
  * ends a worker.
  * @module
  */
+
+import type { SimdExports } from "./_simd_kernels.ts";
 
 /** Control words (Int32 indices) at byte 0 of the shared memory. */
 export const NEXT = 0,
@@ -121,7 +127,7 @@ export const NEXT = 0,
  * task; `M`: images; `M_PANELS` / `N_PANELS`: filter and tap tiles; `OH`, `OW`, `ROW_STEP`,
  * `PLANE_OUT`, `OG`.
  */
-export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5;
+export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5, ROWS = 6;
 /** Most workers the control block has mailboxes for. */
 export const MAX_WORKERS = 64;
 /** Mailbox of worker `i` is word `MAILBOX + i`. */
@@ -137,7 +143,12 @@ export const CONTROL_BYTES = 4096;
 export const IDLE = 0, POSTED = 1, RUNNING = 2, QUIT = 3;
 
 /** The exports of a kernel instance that tasks call (see `_gemm_kernel.ts`). */
-export interface KernelExports {
+export interface KernelExports extends SimdExports {
+  /** `rowsTimes${rows}(a, lda, b, ldb, y, n, k)` of `_gemv_kernel.ts`, rows 1 to 4. */
+  rowsTimes1(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
+  rowsTimes2(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
+  rowsTimes3(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
+  rowsTimes4(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
   block(
     ap: number,
     bp: number,
@@ -383,6 +394,20 @@ function runPanelTask(kernel: KernelExports, ctrl: Int32Array, t: number): void 
 }
 
 /** Runs task `t` of a `DOT` job: depth chunk t into partial t. */
+/** A `ROWS` task: depth chunk t of `M` rows of A times B into partial t. */
+function runRowsTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const k = ctrl[K], chunk = ctrl[KC], p0 = t * chunk, ldb = ctrl[LDB];
+  kernel[`rowsTimes${ctrl[M]}` as "rowsTimes1"](
+    (ctrl[A_BASE] >>> 0) + p0 * 4,
+    ctrl[A_STRIDE_W],
+    (ctrl[B_BASE] >>> 0) + p0 * ldb,
+    ldb,
+    (ctrl[C_BASE] >>> 0) + t * ctrl[PARTIAL_STRIDE],
+    ctrl[N],
+    Math.min(chunk, k - p0),
+  );
+}
+
 function runDotTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
   const k = ctrl[K], chunk = ctrl[KC], p0 = t * chunk;
   kernel.dot(
@@ -413,6 +438,8 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
       runPlaneTask(kernel, ctrl, t, mode === FOLD);
     } else if (dot) {
       runDotTask(kernel, ctrl, t);
+    } else if (mode === ROWS) {
+      runRowsTask(kernel, ctrl, t);
     } else if (t < packTasks) {
       if (conv) runPadTask(kernel, ctrl, t);
       else runPackTask(kernel, ctrl, t);

@@ -17,6 +17,8 @@
  * @module
  */
 import { gemmKernelBytes, KERNEL_SHAPES, MAX_PAGES } from "./_gemm_kernel.ts";
+import { Arena, type ArenaStats } from "./_arena.ts";
+import { GEMV_MAX_ROWS } from "./_gemv_kernel.ts";
 import {
   A_BASE,
   A_STRIDE_P,
@@ -86,6 +88,7 @@ import {
   RAW_BASE,
   READY,
   ROW_STEP,
+  ROWS,
   runTasks,
   STAGE,
   TAP_X,
@@ -110,6 +113,8 @@ const PACK_FLOATS = 1 << 15;
 const DIRECT_B_MAX_A_PANELS = 8, DIRECT_B_MAX_DEPTH = 64;
 /** A·Bᵀ runs `dot` when k ≥ this × (m + n): C is small next to the operands, packing would dominate. */
 const DOT_MIN_DEPTH_RATIO = 2;
+/** Fewest depth steps of a `ROWS` task. */
+const ROWS_MIN_CHUNK = 64;
 /** Depth chunk of a `dot` task: A and B rows of about this many floats (256 KiB), ≥ 256 steps. */
 const DOT_CHUNK_FLOATS = 1 << 16, DOT_MIN_CHUNK = 256, DOT_MAX_CHUNKS = 64;
 
@@ -131,9 +136,17 @@ interface Engine {
   readonly workers: WorkerHandle[];
   /** Every buffer `memory.buffer` has been (shared memory: all views of one memory). */
   readonly buffers: Set<ArrayBufferLike>;
-  /** Bytes of the caller's workspace, from `CONTROL_BYTES`; a call's own data starts after it. */
-  workspaceBytes: number;
+  /** Tensor storage and the caller's workspace; a call's own data starts past its top. */
+  arena: Arena;
+  /** The workspace block (`workspaceWasm`): byte offset and size, or size 0 for none yet. */
+  workspace: { offset: number; bytes: number };
 }
+
+/**
+ * Bytes the arena's top may reach: 3 GiB, leaving at least 1 GiB of the 4 GiB address space for
+ * each call's own data.
+ */
+const ARENA_LIMIT = 3 * 2 ** 30;
 
 const engines = new Map<boolean, Engine>();
 
@@ -149,7 +162,7 @@ function createEngine(relaxed: boolean): Engine {
   }
   const module = new WebAssembly.Module(gemmKernelBytes(shape, { shared }) as BufferSource);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return {
+  const engine: Engine = {
     mr: shape.mr,
     nr: shape.nr,
     dr: shape.dr,
@@ -162,8 +175,11 @@ function createEngine(relaxed: boolean): Engine {
     f32: new Float32Array(memory.buffer),
     workers: [],
     buffers: new Set([memory.buffer]),
-    workspaceBytes: 0,
+    arena: undefined as unknown as Arena,
+    workspace: { offset: 0, bytes: 0 },
   };
+  engine.arena = new Arena(CONTROL_BYTES, ARENA_LIMIT, (bytes) => reserve(engine, bytes));
+  return engine;
 }
 
 /** The engine of a kernel flavour, created on first use. */
@@ -173,9 +189,9 @@ function engineFor(relaxed: boolean): Engine {
   return engine;
 }
 
-/** First byte a call may use for its own data: past the control block and the workspace. */
+/** First byte a call may use for its own data: past every block of the arena. */
 function scratchBase(engine: Engine): number {
-  return align(CONTROL_BYTES + engine.workspaceBytes);
+  return align(engine.arena.top);
 }
 
 /**
@@ -308,6 +324,12 @@ export function gemmWasm(
 ): boolean {
   const engine = engineFor(s.relaxed);
   const ctrl = engine.ctrl;
+  if (m <= GEMV_MAX_ROWS && !s.transposeA && !s.transposeB) {
+    if (!setUpRows(engine, m, n, k, a, b, s)) return false;
+    runJob(engine, s.threads, ctrl[TASKS]);
+    sumPartials(engine, m, n, c, s);
+    return true;
+  }
   const dot = s.transposeB && !s.transposeA && k >= DOT_MIN_DEPTH_RATIO * (m + n);
   const ready = dot ? setUpDot(engine, m, n, k, a, b, s) : setUpPanels(engine, m, n, k, a, b, c, s);
   if (!ready) return false;
@@ -488,7 +510,54 @@ function setUpDot(
   return true;
 }
 
-/** C (=, or += when accumulating) the sum of a `DOT` job's partials. */
+/**
+ * Lays out a `ROWS` job (at most `GEMV_MAX_ROWS` rows of row-major A times row-major B): copies A
+ * and B in unless they are views of the memory, zeroes one partial C per depth chunk (two chunks
+ * per thread, so that a thread slowed by other work takes fewer).
+ */
+function setUpRows(
+  engine: Engine,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  s: WasmGemmSettings,
+): boolean {
+  const { ctrl } = engine;
+  const threads = engine.shared ? s.threads : 1;
+  const chunks = Math.min(threads > 1 ? 2 * threads : 1, Math.ceil(k / ROWS_MIN_CHUNK));
+  const chunk = Math.ceil(k / chunks);
+  const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
+  let next = scratchBase(engine);
+  const rawA = inA >= 0 ? inA : next;
+  if (inA < 0) next = align(next + m * k * 4);
+  const rawB = inB >= 0 ? inB : next;
+  if (inB < 0) next = align(next + k * n * 4);
+  const partials = next, partialFloats = m * n;
+  const tasks = Math.ceil(k / chunk);
+  if (!reserve(engine, partials + tasks * partialFloats * 4 + 64)) return false;
+  const f32 = engine.f32;
+  if (inA < 0) f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
+  if (inB < 0) f32.set(b.subarray(s.offsetB, s.offsetB + k * n), rawB / 4);
+  f32.fill(0, partials / 4, partials / 4 + tasks * partialFloats);
+  ctrl[MODE] = ROWS;
+  ctrl[TASKS] = tasks;
+  ctrl[K] = k;
+  ctrl[KC] = chunk;
+  ctrl[M] = m;
+  ctrl[N] = n;
+  ctrl[A_BASE] = rawA;
+  ctrl[A_STRIDE_W] = k * 4;
+  ctrl[B_BASE] = rawB;
+  ctrl[LDB] = n * 4;
+  ctrl[C_BASE] = partials;
+  ctrl[LDC] = n * 4;
+  ctrl[PARTIAL_STRIDE] = partialFloats * 4;
+  return true;
+}
+
+/** C (=, or += when accumulating) the sum of a `DOT` or `ROWS` job's partials. */
 function sumPartials(engine: Engine, m: number, n: number, c: Float32Array, s: WasmGemmSettings): void {
   const { ctrl, f32 } = engine;
   const chunks = ctrl[TASKS], ld = ctrl[LDC] / 4;
@@ -545,10 +614,83 @@ export function workspaceWasm(relaxed: boolean, floats: readonly number[]): Floa
     offsets.push(bytes);
     bytes = align(bytes + f * 4 + 64);
   }
-  if (!reserve(engine, CONTROL_BYTES + bytes + 65536)) return undefined;
-  engine.workspaceBytes = bytes;
+  const ws = engine.workspace;
+  if (ws.bytes < bytes) {
+    if (ws.bytes > 0) engine.arena.release(ws.offset);
+    ws.bytes = 0;
+    const offset = engine.arena.allocate(bytes);
+    if (offset < 0) return undefined;
+    ws.offset = offset;
+    ws.bytes = bytes;
+  }
+  if (!reserve(engine, scratchBase(engine) + 65536)) return undefined;
   const buffer = engine.f32.buffer;
-  return floats.map((f, i) => new Float32Array(buffer, CONTROL_BYTES + offsets[i], f));
+  return floats.map((f, i) => new Float32Array(buffer, ws.offset + offsets[i], f));
+}
+
+/**
+ * A block of at least `floats` floats of the flavour's memory, as a view (contents unspecified),
+ * for tensor storage that the kernels then read and write in place; undefined where the memory is
+ * not shared (growing it would detach the view) or the arena is full.
+ */
+export function allocateWasm(relaxed: boolean, floats: number): Float32Array | undefined {
+  const engine = engineFor(relaxed);
+  if (!engine.shared) return undefined;
+  const offset = engine.arena.allocate(floats * 4);
+  return offset < 0 ? undefined : new Float32Array(engine.f32.buffer, offset, floats);
+}
+
+/**
+ * Gives the block that `view` starts (a view from `allocateWasm`) back to its arena.
+ *
+ * @returns Whether `view` was such a block (false for any other array, which is left alone).
+ */
+export function releaseWasm(view: Float32Array): boolean {
+  for (const engine of engines.values()) {
+    const at = view.byteOffset;
+    if (!engine.buffers.has(view.buffer) || !engine.arena.isLive(at) || at === engine.workspace.offset) {
+      continue;
+    }
+    engine.arena.release(at);
+    return true;
+  }
+  return false;
+}
+
+/** Whether `view` starts a live arena block. */
+export function isArenaBlock(view: Float32Array): boolean {
+  for (const engine of engines.values()) {
+    if (engine.buffers.has(view.buffer) && engine.arena.isLive(view.byteOffset)) return true;
+  }
+  return false;
+}
+
+/**
+ * The calling thread's kernel exports of the memory that every array in `arrays` is a view of
+ * (their byte offsets are then their addresses), or undefined when some array is not such a view.
+ */
+export function kernelHolding(arrays: readonly Float32Array[]): KernelExports | undefined {
+  for (const engine of engines.values()) {
+    if (!engine.shared) continue;
+    let all = true;
+    for (const array of arrays) all &&= engine.buffers.has(array.buffer);
+    if (all) return engine.kernel;
+  }
+  return undefined;
+}
+
+/** The arena counts of every flavour's memory, summed, plus the memory's bytes. */
+export function arenaStats(): ArenaStats & { readonly memoryBytes: number } {
+  let liveBytes = 0, liveBlocks = 0, freeBytes = 0, top = 0, memoryBytes = 0;
+  for (const engine of engines.values()) {
+    const s = engine.arena.stats();
+    liveBytes += s.liveBytes;
+    liveBlocks += s.liveBlocks;
+    freeBytes += s.freeBytes;
+    top += s.top;
+    memoryBytes += engine.memory.buffer.byteLength;
+  }
+  return { liveBytes, liveBlocks, freeBytes, top, memoryBytes };
 }
 
 /** What `unfoldWasm` and `foldWasm` need to know; see `Im2colGeometry` in `im2col.ts`. */

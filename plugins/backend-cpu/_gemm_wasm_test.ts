@@ -63,6 +63,9 @@ const SHAPES: [number, number, number][] = [
   [24, 40, 300], // more than one depth block
   [70, 600, 20], // several tasks along both dimensions
   [6, 25, 5000], // A·Bᵀ by dot products: several depth chunks
+  [3, 37, 257], // at most 4 rows of A times B by streaming B's rows: several depth chunks
+  [4, 5, 1],
+  [2, 130, 700],
 ];
 
 const flavours = [false, true].filter((relaxed) => supportsKernel(relaxed));

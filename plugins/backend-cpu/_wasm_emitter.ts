@@ -245,6 +245,86 @@ export class Code {
   f32x4RelaxedMadd(): this {
     return this.#simd(0x105);
   }
+
+  // Added for the elementwise and pooling kernels (`_simd_kernels.ts`).
+  /** `f32.eq` */
+  f32Eq(): this {
+    return this.#op(0x5b);
+  }
+  /** `f32.gt` */
+  f32Gt(): this {
+    return this.#op(0x5e);
+  }
+  /** `f32.sub` */
+  f32Sub(): this {
+    return this.#op(0x93);
+  }
+  /**
+   * `i8x16.shuffle lanes`: byte `i` of the result is byte `lanes[i]` of the two operands laid end to end
+   * (0–15 the first, 16–31 the second).
+   *
+   * @throws {RangeError} If `lanes` is not 16 integers in [0, 32).
+   */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || !lanes.every((l) => Number.isInteger(l) && l >= 0 && l < 32)) {
+      throw new RangeError(
+        `Cannot encode i8x16.shuffle with lanes [${lanes}]: it takes exactly 16 byte indices in [0, 32)`,
+      );
+    }
+    return this.#simd(0x0d, ...lanes);
+  }
+  /** `f32x4.eq`: all ones in each lane where the lanes are equal. */
+  f32x4Eq(): this {
+    return this.#simd(0x41);
+  }
+  /** `f32x4.gt`: all ones in each lane where the first operand's lane is greater. */
+  f32x4Gt(): this {
+    return this.#simd(0x44);
+  }
+  /** `v128.and` */
+  v128And(): this {
+    return this.#simd(0x4e);
+  }
+  /** `v128.andnot`: the first operand and the complement of the second. */
+  v128AndNot(): this {
+    return this.#simd(0x4f);
+  }
+  /** `v128.or` */
+  v128Or(): this {
+    return this.#simd(0x50);
+  }
+  /** `f32x4.sub` */
+  f32x4Sub(): this {
+    return this.#simd(0xe5);
+  }
+  /** `f32x4.pmax`: per lane `a < b ? b : a` (pseudo-maximum: the first operand on ties and NaN). */
+  f32x4Pmax(): this {
+    return this.#simd(0xeb);
+  }
+}
+
+/**
+ * Emits `body` `count` times, `count` being an i32 local that the loop counts down (skipped at 0).
+ *
+ * @param code The function body being written.
+ * @param count The loop counter's local index.
+ * @param body Emits one iteration.
+ */
+export function repeat(code: Code, count: number, body: () => void): void {
+  code.block().localGet(count).i32Eqz().brIf(0).loop();
+  body();
+  code.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
+  code.end().end();
+}
+
+/**
+ * Emits `acc = a·b + acc` for v128 locals: `f32x4.relaxed_madd` (fused where the hardware has it)
+ * or `f32x4.mul` then `f32x4.add`.
+ */
+export function madd(code: Code, relaxed: boolean, a: number, b: number, acc: number): void {
+  if (relaxed) code.localGet(a).localGet(b).localGet(acc).f32x4RelaxedMadd();
+  else code.localGet(acc).localGet(a).localGet(b).f32x4Mul().f32x4Add();
+  code.localSet(acc);
 }
 
 /** One function of a module. */

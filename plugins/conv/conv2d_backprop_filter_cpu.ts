@@ -13,6 +13,7 @@ import { convolveFilterGradient, gemmWorkspace, im2col } from "@cnnlab/backend-c
 import { convGeometry } from "./_geometry.ts";
 import { colsGeometry, imagesPerChunk, isPointwise, toChannelMajor } from "./_im2col.ts";
 import type { Conv2dBackpropFilterAttrs } from "./conv2d_op.ts";
+import { allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /**
  * The `conv2dBackpropFilter` kernel for the `"cpu"` backend.
@@ -36,7 +37,7 @@ export const conv2dBackpropFilterCpu: Kernel<Float32Array, Conv2dBackpropFilterA
     const { n, cIn, cOut, cg, og, groups } = g;
     const plane = g.oh * g.ow, k = cg * g.kh * g.kw;
     const xs = x.storage, dys = dy.storage;
-    const dw = new Float32Array(cOut * k);
+    const dw = allocateZeros(cOut * k);
     if (isPointwise(g)) {
       for (let b = 0; b < n; b++) {
         for (let grp = 0; grp < groups; grp++) {

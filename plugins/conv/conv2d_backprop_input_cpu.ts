@@ -12,6 +12,7 @@ import { col2im, gemmWorkspace } from "@cnnlab/backend-cpu/im2col";
 import { convGeometry } from "./_geometry.ts";
 import { colsGeometry, imagesPerChunk, isPointwise, toChannelMajor } from "./_im2col.ts";
 import type { Conv2dBackpropInputAttrs } from "./conv2d_op.ts";
+import { allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /**
  * The `conv2dBackpropInput` kernel for the `"cpu"` backend.
@@ -35,7 +36,7 @@ export const conv2dBackpropInputCpu: Kernel<Float32Array, Conv2dBackpropInputAtt
     const { n, cIn, cOut, cg, og, groups } = g;
     const plane = g.oh * g.ow, k = cg * g.kh * g.kw;
     const dys = dy.storage, ws = w.storage;
-    const dx = new Float32Array(n * cIn * g.h * g.w);
+    const dx = allocateZeros(n * cIn * g.h * g.w);
     if (isPointwise(g)) {
       for (let b = 0; b < n; b++) {
         for (let grp = 0; grp < groups; grp++) {

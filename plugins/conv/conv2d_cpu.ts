@@ -12,6 +12,7 @@ import { gemm } from "@cnnlab/backend-cpu/gemm";
 import { convolve, gemmWorkspace, im2col } from "@cnnlab/backend-cpu/im2col";
 import { type Conv2dAttrs, convGeometry } from "./_geometry.ts";
 import { colsGeometry, fromChannelMajor, imagesPerChunk, isPointwise } from "./_im2col.ts";
+import { allocate, allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /**
  * The `conv2d` kernel for the `"cpu"` backend.
@@ -32,7 +33,7 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
     const { n, cIn, cOut, cg, og, groups } = g;
     const plane = g.oh * g.ow, k = cg * g.kh * g.kw;
     const xs = x.storage, ws = w.storage;
-    const y = new Float32Array(n * cOut * plane);
+    const y = cg === 0 ? allocateZeros(n * cOut * plane) : allocate(n * cOut * plane);
     if (isPointwise(g)) {
       for (let b = 0; b < n; b++) {
         for (let grp = 0; grp < groups; grp++) {

@@ -10,6 +10,7 @@
  */
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import { labelError } from "./_labels.ts";
+import { allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /** Online log-sum-exp of `x[o .. o + k)`, k ≥ 1. */
 function rowLogSumExp(x: Float32Array, o: number, k: number): number {
@@ -56,7 +57,7 @@ export const softmaxCrossEntropyGradCpu: Kernel<Float32Array, Record<string, nev
   run([logits, labels, dy]) {
     const [n, k] = logits.shape;
     const x = logits.storage, y = labels.storage;
-    const g = new Float32Array(n * k);
+    const g = allocateZeros(n * k);
     const f = dy.storage[0] / n;
     for (let i = 0; i < n; i++) {
       const c = y[i];

@@ -8,6 +8,7 @@
  * @module
  */
 import { defineKernel, defineOp, type Kernel, type OpDef, runOp, type Tensor } from "@cnnlab/core";
+import { allocate } from "@cnnlab/backend-cpu/memory";
 
 /** Attributes of `adamApply`. */
 export interface AdamApplyAttrs {
@@ -108,7 +109,7 @@ export const adamApplyCpu: Kernel<Float32Array, AdamApplyAttrs> = defineKernel<F
   backend: "cpu",
   run([{ storage: p }, { storage: m }, { storage: v }], attrs) {
     const [stepFactor, rootFactor] = adamFactors(attrs);
-    const epsilon = attrs.epsilon, n = p.length, out = new Float32Array(n);
+    const epsilon = attrs.epsilon, n = p.length, out = allocate(n);
     for (let i = 0; i < n; i++) {
       const denominator = fround(fround(fround(Math.sqrt(v[i])) * rootFactor) + epsilon);
       out[i] = p[i] - fround(fround(m[i] / denominator) * stepFactor);

@@ -9,6 +9,7 @@
  * @module
  */
 import { defineKernel, defineOp, type Kernel, type OpDef, runOp, type Tensor } from "@cnnlab/core";
+import { allocate } from "@cnnlab/backend-cpu/memory";
 
 /** Attributes of `momentUpdate`. */
 export interface MomentUpdateAttrs {
@@ -98,7 +99,7 @@ export const momentUpdateCpu: Kernel<Float32Array, MomentUpdateAttrs> = defineKe
   op: "momentUpdate",
   backend: "cpu",
   run([{ storage: s }, { storage: g }, { storage: p }], { decay, gain, power, weightDecay }) {
-    const n = s.length, out = new Float32Array(n);
+    const n = s.length, out = allocate(n);
     // Four loops rather than tests inside one: the branches are loop-invariant anyway, but this
     // keeps each body minimal. Every product and sum is rounded to float32 where the ops did.
     if (weightDecay === 0 && power === 1) {

@@ -7,6 +7,7 @@ import { defineKernel, type Kernel } from "@cnnlab/core";
 import type { AvgPool2dBackwardAttrs } from "./avg_pool2d.ts";
 import type { Pool2dAttrs } from "./pool_options.ts";
 import { windowsOf } from "./_windows.ts";
+import { allocate, allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /** CPU kernel of `avgPool2d`. */
 export const avgPool2dCpu: Kernel<Float32Array, Pool2dAttrs> = defineKernel<Float32Array, Pool2dAttrs>({
@@ -16,7 +17,7 @@ export const avgPool2dCpu: Kernel<Float32Array, Pool2dAttrs> = defineKernel<Floa
     const g = windowsOf(input.shape, attrs, outShape);
     const { planes, h, w, oh, ow, rowStart, rowEnd, colStart, colEnd } = g;
     const x = input.storage, hw = h * w;
-    const y = new Float32Array(planes * oh * ow);
+    const y = allocate(planes * oh * ow);
     let o = 0;
     if (g.is2x2) {
       for (let p = 0; p < planes; p++) {
@@ -59,7 +60,7 @@ export const avgPool2dBackwardCpu: Kernel<Float32Array, AvgPool2dBackwardAttrs> 
     const g = windowsOf(inShape, attrs, grad.shape);
     const { planes, h, w, oh, ow, rowStart, rowEnd, colStart, colEnd } = g;
     const dy = grad.storage, hw = h * w;
-    const dx = new Float32Array(planes * hw);
+    const dx = allocateZeros(planes * hw);
     let o = 0;
     if (g.is2x2) {
       for (let p = 0; p < planes; p++) {

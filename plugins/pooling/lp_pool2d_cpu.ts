@@ -14,6 +14,7 @@
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import type { LpPool2dAttrs } from "./lp_pool2d.ts";
 import { windowsOf } from "./_windows.ts";
+import { allocate, allocateZeros } from "@cnnlab/backend-cpu/memory";
 
 /**
  * Largest p computed without scaling: the kernel sums in float64, where `|x|^p` of any normal
@@ -44,7 +45,7 @@ export const lpPool2dCpu: Kernel<Float32Array, LpPool2dAttrs> = defineKernel<Flo
     );
     const x = input.storage, hw = h * w, p = attrs.p, invP = 1 / p, mean = attrs.mean;
     const intP = Number.isInteger(p);
-    const y = new Float32Array(planes * oh * ow);
+    const y = allocate(planes * oh * ow);
     let o = 0;
     for (let b = 0; b < planes; b++) {
       const base = b * hw;
@@ -117,7 +118,7 @@ export const lpPool2dBackwardCpu: Kernel<Float32Array, LpPool2dAttrs> = defineKe
     );
     const x = input.storage, y = output.storage, dy = grad.storage;
     const hw = h * w, p = attrs.p, pm1 = p - 1, mean = attrs.mean, intP = Number.isInteger(p);
-    const dx = new Float32Array(planes * hw);
+    const dx = allocateZeros(planes * hw);
     let o = 0;
     for (let b = 0; b < planes; b++) {
       const base = b * hw;

@@ -19,6 +19,8 @@
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import type { Pool2dAttrs } from "./pool_options.ts";
 import { type Windows, windowsOf } from "./_windows.ts";
+import { allocate, allocateZeros, release } from "@cnnlab/backend-cpu/memory";
+import { maxPoolGrad2x2Simd, maxPoolSimd, type PoolGeometry } from "@cnnlab/backend-cpu/simd";
 
 /** Orderable int32 key of a float32's bits `b`, flipped for min pooling (`flip = −1`). */
 function key(b: number, flip: number): number {
@@ -79,7 +81,7 @@ function argExtremum(x: Float32Array, g: Windows, flip: number): Int32Array {
 function forward2x2(x: Float32Array, g: Windows, flip: number): Float32Array {
   const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
   const { planes, h, w, oh, ow } = g;
-  const y = new Float32Array(planes * oh * ow);
+  const y = allocate(planes * oh * ow);
   let o = 0;
   for (let p = 0; p < planes; p++) {
     for (let i = 0; i < oh; i++) {
@@ -94,7 +96,7 @@ function forward2x2(x: Float32Array, g: Windows, flip: number): Float32Array {
 function backward2x2(x: Float32Array, g: Windows, flip: number, dy: Float32Array): Float32Array {
   const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
   const { planes, h, w, oh, ow } = g;
-  const dx = new Float32Array(x.length);
+  const dx = allocateZeros(x.length);
   let o = 0;
   for (let p = 0; p < planes; p++) {
     for (let i = 0; i < oh; i++) {
@@ -105,15 +107,26 @@ function backward2x2(x: Float32Array, g: Windows, flip: number, dy: Float32Array
   return dx;
 }
 
+/** The geometry `maxPoolSimd` takes. */
+function simdGeometry(g: Windows, attrs: Pool2dAttrs): PoolGeometry {
+  const [kh, kw] = attrs.poolSize, [sh, sw] = attrs.stride;
+  return { planes: g.planes, h: g.h, w: g.w, oh: g.oh, ow: g.ow, kh, kw, sh, sw };
+}
+
 function forwardKernel(op: string, flip: number): Kernel<Float32Array, Pool2dAttrs> {
   return defineKernel<Float32Array, Pool2dAttrs>({
     op,
     backend: "cpu",
     run([input], attrs, outShape) {
       const x = input.storage, g = windowsOf(input.shape, attrs, outShape);
+      if (flip === 0 && attrs.padding[0] === 0 && attrs.padding[1] === 0) {
+        const y = allocate(g.planes * g.oh * g.ow);
+        if (maxPoolSimd(x, y, simdGeometry(g, attrs))) return y;
+        release(y);
+      }
       if (g.is2x2) return forward2x2(x, g, flip);
       const arg = argExtremum(x, g, flip);
-      const y = new Float32Array(arg.length);
+      const y = allocate(arg.length);
       for (let o = 0; o < arg.length; o++) y[o] = x[arg[o]];
       return y;
     },
@@ -126,9 +139,14 @@ function backwardKernel(op: string, flip: number): Kernel<Float32Array, Pool2dAt
     backend: "cpu",
     run([input, grad], attrs) {
       const g = windowsOf(input.shape, attrs, grad.shape);
+      if (g.is2x2 && flip === 0) {
+        const dx = allocate(input.storage.length);
+        if (maxPoolGrad2x2Simd(input.storage, grad.storage, dx, simdGeometry(g, attrs))) return dx;
+        release(dx);
+      }
       if (g.is2x2) return backward2x2(input.storage, g, flip, grad.storage);
       const arg = argExtremum(input.storage, g, flip);
-      const dy = grad.storage, dx = new Float32Array(input.storage.length);
+      const dy = grad.storage, dx = allocateZeros(input.storage.length);
       for (let o = 0; o < arg.length; o++) dx[arg[o]] += dy[o];
       return dx;
     },

@@ -3,8 +3,10 @@
  * in one pass, each with the arithmetic chosen once per run (never a closure per element).
  * @module
  */
-import { defineKernel, type Kernel, sizeOf } from "@cnnlab/core";
+import { defineKernel, type Kernel, type Shape, sizeOf } from "@cnnlab/core";
 import { broadcastStrides, forEachRun, plan } from "./_strided.ts";
+import { allocate } from "../memory.ts";
+import { biasAddSimd, binarySimd } from "../simd.ts";
 
 type Binary = "add" | "sub" | "mul" | "div" | "maximum" | "greaterEqual";
 
@@ -130,14 +132,36 @@ function binaryStrided(
   }
 }
 
+/**
+ * The channel count when `b` is a per-channel bias of `a` (`[n, c, …]` plus `[1, c, 1, …]` or `[c]`
+ * for a matrix), else 0.
+ */
+function biasChannels(a: Shape, b: Shape, out: Shape): number {
+  if (out.length < 2 || a.length !== out.length || a.some((d, i) => d !== out[i])) return 0;
+  const lead = out.length - b.length;
+  if (lead < 0) return 0;
+  for (let i = 0; i < out.length; i++) {
+    const d = i < lead ? 1 : b[i - lead];
+    if (d !== (i === 1 ? out[1] : 1)) return 0;
+  }
+  return out[1];
+}
+
 function binaryKernel(op: Binary): Kernel<Float32Array, Record<string, never>> {
   return defineKernel({
     op,
     backend: "cpu",
     run([a, b], _attrs, outShape) {
-      const y = new Float32Array(sizeOf(outShape));
+      const y = allocate(sizeOf(outShape));
       if (a.storage.length === y.length && b.storage.length === y.length) {
+        if ((op === "add" || op === "sub" || op === "mul") && binarySimd(op, a.storage, b.storage, y)) {
+          return y;
+        }
         binaryRun(op, y, 0, a.storage, 0, 1, b.storage, 0, 1, y.length);
+        return y;
+      }
+      const channels = op === "add" ? biasChannels(a.shape, b.shape, outShape) : 0;
+      if (channels > 0 && biasAddSimd(a.storage, b.storage, y, channels, y.length / channels / outShape[0])) {
         return y;
       }
       const p = plan(outShape, [
@@ -160,7 +184,7 @@ function unaryKernel<A>(op: Unary, param: (attrs: A) => number): Kernel<Float32A
     op,
     backend: "cpu",
     run([x], attrs) {
-      const a = x.storage, n = a.length, y = new Float32Array(n), c = param(attrs);
+      const a = x.storage, n = a.length, y = allocate(n), c = param(attrs);
       switch (op) {
         case "neg":
           for (let i = 0; i < n; i++) y[i] = -a[i];

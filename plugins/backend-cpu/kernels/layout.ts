@@ -4,13 +4,15 @@
  */
 import { defineKernel, type Kernel, sizeOf, stridesOf } from "@cnnlab/core";
 import { gemm } from "../gemm.ts";
+import { retain } from "../memory.ts";
 import { broadcastStrides, forEachRun, plan } from "./_strided.ts";
+import { allocate } from "../memory.ts";
 
 const reshape = defineKernel<Float32Array, unknown>({
   op: "reshape",
   backend: "cpu",
-  // Tensors are immutable, so the output may share the input's array.
-  run: ([x]) => x.storage,
+  // Tensors are immutable, so the output shares the input's storage, as its second owner.
+  run: ([x]) => retain(x.storage),
 });
 
 const transpose = defineKernel<Float32Array, { perm: readonly number[] }>({
@@ -18,7 +20,7 @@ const transpose = defineKernel<Float32Array, { perm: readonly number[] }>({
   backend: "cpu",
   run([x], { perm }, outShape) {
     const inStrides = stridesOf(x.shape);
-    const y = new Float32Array(sizeOf(outShape));
+    const y = allocate(sizeOf(outShape));
     const src = x.storage;
     const p = plan(outShape, [stridesOf(outShape), perm.map((a) => inStrides[a])]);
     const xs = p.strides[1][p.dims.length - 1];
@@ -34,7 +36,7 @@ const broadcastTo = defineKernel<Float32Array, unknown>({
   op: "broadcastTo",
   backend: "cpu",
   run([x], _a, outShape) {
-    const y = new Float32Array(sizeOf(outShape));
+    const y = allocate(sizeOf(outShape));
     const src = x.storage;
     const p = plan(outShape, [stridesOf(outShape), broadcastStrides(x.shape, outShape)]);
     const xs = p.strides[1][p.dims.length - 1];
@@ -52,8 +54,8 @@ const matmul = defineKernel<Float32Array, { transposeA?: boolean; transposeB?: b
   backend: "cpu",
   run([a, b], { transposeA, transposeB }, [m, n]) {
     const k = transposeA ? a.shape[0] : a.shape[1];
-    const c = new Float32Array(m * n);
-    gemm(m, n, k, a.storage, b.storage, c, { transposeA, transposeB, accumulate: true });
+    const c = allocate(m * n);
+    gemm(m, n, k, a.storage, b.storage, c, { transposeA, transposeB });
     return c;
   },
 });

@@ -5,6 +5,8 @@
  */
 import { defineKernel, type Kernel, type Shape, sizeOf, stridesOf } from "@cnnlab/core";
 import { forEachRun, plan } from "./_strided.ts";
+import { allocateZeros } from "../memory.ts";
+import { channelSumsSimd } from "../simd.ts";
 
 interface ReduceAttrs {
   readonly axes?: readonly number[];
@@ -19,7 +21,14 @@ function reduceKernel(op: "sum" | "max"): Kernel<Float32Array, ReduceAttrs> {
       const axes = new Set((attrs.axes ?? shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a)));
       const keep = shape.map((d, i) => (axes.has(i) ? 1 : d));
       const keepStrides = stridesOf(keep).map((s, i) => (axes.has(i) ? 0 : s));
-      const y = new Float32Array(sizeOf(outShape));
+      const y = allocateZeros(sizeOf(outShape));
+      if (
+        op === "sum" && shape.length >= 2 &&
+        [...axes].sort().join() === shape.map((_, i) => i).filter((i) => i !== 1).join()
+      ) {
+        // A bias gradient: per-channel sums of [n, c, …].
+        if (channelSumsSimd(x.storage, y, shape[1], sizeOf(shape.slice(2)))) return y;
+      }
       const isMax = op === "max";
       if (isMax) y.fill(-Infinity);
       const src = x.storage;

@@ -56,6 +56,7 @@ import {
   type ValType,
 } from "./_wasm_emitter.ts";
 import { simdKernelFunctions } from "./_simd_kernels.ts";
+import { convRowsFunction } from "./_conv_rows_kernel.ts";
 import { GEMV_MAX_ROWS, gemvFunction } from "./_gemv_kernel.ts";
 
 /** Shape and flavour of a generated kernel. */
@@ -643,6 +644,7 @@ export function gemmKernelBytes(shape: GemmKernelShape, options: { shared: boole
         (_, r) => gemvFunction({ relaxed: shape.relaxed, rows: r + 1 }),
       ),
       ...simdKernelFunctions(),
+      convRowsFunction({ relaxed: shape.relaxed }),
     ],
   });
 }

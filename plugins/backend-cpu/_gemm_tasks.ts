@@ -21,6 +21,13 @@
  *   task t runs `rowsTimes${M}` over depth chunk t (`KC` steps), streaming B's rows, into its own
  *   zeroed partial C (`PARTIAL_STRIDE` bytes apart); the caller adds the partials up. A's rows are
  *   `A_STRIDE_W` bytes apart, B's `LDB`.
+ * - `CONV_ROWS` (a stride-1 convolution with vectors along output columns, `convRows` of
+ *   `_conv_rows_kernel.ts`): pad tasks as for `CONV`, then compute tasks of `POS_CHUNK` output rows
+ *   of one image each. Words: `IMG_BASE`, `IMG_PLANE`, `CHANNELS`, `LD_PADDED` (the padded images),
+ *   `KH`, `KW`, `TAP_Y` / `TAP_X` (dilations), `WPACK` (OIHW weights), `C_BASE` (bias, or 0),
+ *   `ACCUMULATE` (1: ReLU), `Y_BASE` and `LDB` (outputs and bytes between images), `LD_COLS` and
+ *   `PLANE_OUT` (bytes between output rows and planes), `OH`, `OW` (columns computed, a multiple of
+ *   4), `OG` (filters), `CHUNKS_PER_IMAGE`.
  * - `CONV` (convolution without im2col): first pad tasks (a chunk of image planes copied into the
  *   interiors of zeroed padded planes; none without padding), then compute tasks: `conv` over a
  *   chunk of one image's output positions.
@@ -127,7 +134,7 @@ export const NEXT = 0,
  * task; `M`: images; `M_PANELS` / `N_PANELS`: filter and tap tiles; `OH`, `OW`, `ROW_STEP`,
  * `PLANE_OUT`, `OG`.
  */
-export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5, ROWS = 6;
+export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5, ROWS = 6, CONV_ROWS = 7;
 /** Most workers the control block has mailboxes for. */
 export const MAX_WORKERS = 64;
 /** Mailbox of worker `i` is word `MAILBOX + i`. */
@@ -144,6 +151,27 @@ export const IDLE = 0, POSTED = 1, RUNNING = 2, QUIT = 3;
 
 /** The exports of a kernel instance that tasks call (see `_gemm_kernel.ts`). */
 export interface KernelExports extends SimdExports {
+  /** `convRows` of `_conv_rows_kernel.ts`. */
+  convRows(
+    img: number,
+    w: number,
+    bias: number,
+    y: number,
+    channels: number,
+    kh: number,
+    kw: number,
+    dh: number,
+    dw: number,
+    ldImg: number,
+    imgPlane: number,
+    oy0: number,
+    oy1: number,
+    ow4: number,
+    filters: number,
+    ldY: number,
+    yPlane: number,
+    relu: number,
+  ): void;
   /** `rowsTimes${rows}(a, lda, b, ldb, y, n, k)` of `_gemv_kernel.ts`, rows 1 to 4. */
   rowsTimes1(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
   rowsTimes2(a: number, lda: number, b: number, ldb: number, y: number, n: number, k: number): void;
@@ -281,6 +309,33 @@ function runConvTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
     ctrl[ROW_STEP],
     ctrl[CONV_PANELS],
     og,
+  );
+}
+
+/** Runs compute task `t` of a `CONV_ROWS` job: a chunk of one image's output rows. */
+function runConvRowsTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const perImage = ctrl[CHUNKS_PER_IMAGE], b = Math.floor(t / perImage), c = t - b * perImage;
+  const chunk = ctrl[POS_CHUNK], oy0 = c * chunk, oy1 = Math.min(ctrl[OH], oy0 + chunk);
+  const channels = ctrl[CHANNELS], imgPlane = ctrl[IMG_PLANE];
+  kernel.convRows(
+    (ctrl[IMG_BASE] >>> 0) + b * channels * imgPlane,
+    ctrl[WPACK],
+    ctrl[C_BASE],
+    (ctrl[Y_BASE] >>> 0) + b * ctrl[LDB],
+    channels,
+    ctrl[KH],
+    ctrl[KW],
+    ctrl[TAP_Y],
+    ctrl[TAP_X],
+    ctrl[LD_PADDED],
+    imgPlane,
+    oy0,
+    oy1,
+    ctrl[OW],
+    ctrl[OG],
+    ctrl[LD_COLS],
+    ctrl[PLANE_OUT],
+    ctrl[ACCUMULATE],
   );
 }
 
@@ -426,7 +481,8 @@ function runDotTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
 /** Claims and runs tasks of the current job until none is left; `slot` names the thread in `DONE`. */
 export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number): void {
   const mode = ctrl[MODE], dot = mode === DOT, planes = mode === UNFOLD || mode === FOLD;
-  const conv = mode === CONV || mode === CONV_GRAD, grad = mode === CONV_GRAD;
+  const rows = mode === CONV_ROWS;
+  const conv = mode === CONV || mode === CONV_GRAD || rows, grad = mode === CONV_GRAD;
   const packTasks = mode === PANELS || conv ? ctrl[PACK_TASKS] : 0;
   const tasks = packTasks + ctrl[TASKS];
   let packed = packTasks === 0;
@@ -447,7 +503,8 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
     } else {
       if (!packed) awaitPacking(ctrl, packTasks);
       packed = true;
-      if (grad) runConvGradTask(kernel, ctrl, t - packTasks);
+      if (rows) runConvRowsTask(kernel, ctrl, t - packTasks);
+      else if (grad) runConvGradTask(kernel, ctrl, t - packTasks);
       else if (conv) runConvTask(kernel, ctrl, t - packTasks);
       else runPanelTask(kernel, ctrl, t - packTasks);
     }

@@ -37,6 +37,7 @@ import {
   CONV,
   CONV_GRAD,
   CONV_PANELS,
+  CONV_ROWS,
   DONE,
   DOT,
   FAILED,
@@ -927,6 +928,114 @@ export function convWasm(
         out.subarray(at + b * outBlock, at + (b + 1) * outBlock),
         ((g.image0 + b) * t.yChannels + t.filter0) * plane,
       );
+    }
+  }
+  return true;
+}
+
+/** What `convRowsWasm` adds to a `ConvTarget`: a bias per filter and a fused ReLU. */
+export interface ConvRowsTarget extends ConvTarget {
+  /** `[·]` biases; filter f adds `bias[filter0 + f]`. */
+  readonly bias?: Float32Array;
+  /** Apply max(·, 0) to the outputs. */
+  readonly relu?: boolean;
+}
+
+/**
+ * A stride-1 convolution with vectors along output columns (the kernel's `convRows`) of the images
+ * and channels of `g` by `t.filters` filters of `w`, into channels `[filter0, filter0 + filters)`
+ * of `y`, plus bias and ReLU when asked. Operands that are views of the memory are used in place:
+ * the images (unpadded, all channels), the weights, the bias and, when the output rows are a
+ * multiple of 4 wide, `y`; the rest is staged. False, doing nothing, for other strides or when the
+ * memory cannot grow.
+ */
+export function convRowsWasm(
+  relaxed: boolean,
+  threads: number,
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  g: PlaneGeometry,
+  t: ConvRowsTarget,
+): boolean {
+  if (g.sh !== 1 || g.sw !== 1) return false;
+  const engine = engineFor(relaxed);
+  const { ctrl } = engine;
+  const { height: h, width: wd, ph, pw, channels, images, kh, kw, oh, ow } = g;
+  const og = t.filters, padded = ph > 0 || pw > 0, planes = images * channels;
+  const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw, ow4 = Math.ceil(ow / 4) * 4;
+  const wholeImages = channels === g.xChannels;
+  const rawAt = wholeImages ? addressOf(engine, x, g.image0 * channels * h * wd) : -1;
+  const wAt = addressOf(engine, w, t.filter0 * k);
+  const biasAt = t.bias ? addressOf(engine, t.bias, t.filter0) : 0;
+  const yImage = t.yChannels * oh * ow * 4;
+  const yFirst = (g.image0 * t.yChannels + t.filter0) * oh * ow;
+  const yAt = addressOf(engine, y, yFirst);
+  const yInPlace = ow4 === ow && yAt >= 0;
+  // Layout: padded planes (then slack: the last columns of a row read up to 3 floats past it), the
+  // unpadded planes unless in place, the weights and bias unless in place, the outputs unless in
+  // place (rows ow4 wide).
+  let next = scratchBase(engine);
+  const img = padded || rawAt < 0 ? next : rawAt;
+  if (img === next) next = align(next + planes * hp * wp * 4 + 64);
+  const raw = rawAt >= 0 ? rawAt : padded ? next : img;
+  if (rawAt < 0 && padded) next = align(next + planes * h * wd * 4 + 64);
+  const wb = wAt >= 0 ? wAt : next;
+  if (wAt < 0) next = align(next + og * k * 4);
+  const bb = t.bias && biasAt < 0 ? next : biasAt;
+  if (t.bias && biasAt < 0) next = align(next + og * 4);
+  const yb = yInPlace ? yAt : next;
+  if (!yInPlace) next = align(next + images * og * oh * ow4 * 4);
+  if (!reserve(engine, next + (yAt < 0 ? og * oh * ow * 4 : 0) + 64)) return false;
+  const f32 = engine.f32;
+  if (rawAt < 0) stageImages(engine, x, g, img, raw);
+  else if (padded) f32.fill(0, img / 4, img / 4 + planes * hp * wp);
+  if (wAt < 0) f32.set(w.subarray(t.filter0 * k, (t.filter0 + og) * k), wb / 4);
+  if (t.bias && biasAt < 0) f32.set(t.bias.subarray(t.filter0, t.filter0 + og), bb / 4);
+  const used = images * oh * ow * og * k < CONV_THREADED_MIN_MACS || !engine.shared ? 1 : threads;
+  const perImage = Math.min(oh, Math.max(1, Math.ceil((4 * used) / images)));
+  const chunk = Math.ceil(oh / perImage);
+  const padTasks = padded ? setUpPadding(engine, CONV_ROWS, used, g, { img, raw, offs: 0 }) : 0;
+  if (!padded) {
+    ctrl[MODE] = CONV_ROWS;
+    ctrl[PACK_TASKS] = 0;
+    ctrl[PACKED] = 0;
+    ctrl[IMG_BASE] = img;
+    ctrl[IMG_PLANE] = h * wd * 4;
+    ctrl[LD_PADDED] = wd * 4;
+    ctrl[CHANNELS] = channels;
+  }
+  const ldY = (yInPlace ? ow : ow4) * 4;
+  ctrl[TASKS] = images * Math.ceil(oh / chunk);
+  ctrl[CHUNKS_PER_IMAGE] = Math.ceil(oh / chunk);
+  ctrl[POS_CHUNK] = chunk;
+  ctrl[KH] = kh;
+  ctrl[KW] = kw;
+  ctrl[TAP_Y] = g.dh;
+  ctrl[TAP_X] = g.dw;
+  ctrl[WPACK] = wb;
+  ctrl[C_BASE] = bb;
+  ctrl[ACCUMULATE] = t.relu ? 1 : 0;
+  ctrl[Y_BASE] = yb;
+  ctrl[LDB] = yInPlace ? yImage : og * oh * ldY;
+  ctrl[LD_COLS] = ldY;
+  ctrl[PLANE_OUT] = oh * ldY;
+  ctrl[OH] = oh;
+  ctrl[OW] = ow4;
+  ctrl[OG] = og;
+  runJob(engine, used, padTasks + ctrl[TASKS]);
+  if (yInPlace) return true;
+  // Copy the outputs out: drop the columns past ow, and place each image's planes.
+  const rows = og * oh;
+  for (let b = 0; b < images; b++) {
+    const src = yb + b * og * oh * ldY;
+    if (yAt >= 0) {
+      engine.kernel.copy(yAt + b * yImage, src, rows, ow, ow * 4, ldY);
+    } else {
+      const stage = next;
+      if (ldY !== ow * 4) engine.kernel.copy(stage, src, rows, ow, ow * 4, ldY);
+      const from = (ldY !== ow * 4 ? stage : src) / 4;
+      y.set(engine.f32.subarray(from, from + rows * ow), yFirst + b * (yImage / 4));
     }
   }
   return true;

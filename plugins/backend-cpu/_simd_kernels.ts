@@ -363,12 +363,12 @@ function maxPoolFunction(): FunctionSpec {
     eachRow(() => vectorRow(wide));
     code.end();
   };
-  code.localGet(w).i32Const(4).i32Mul().localSet(rowBytes);
   /** Pushes whether the vector path takes `kw` = `k`: sw = 2 and kh ≥ 1 (its row loop runs kh − 1 times). */
   const vectorTakes = (k: number) => {
     code.localGet(sw).i32Const(2).i32Eq().localGet(kh).i32Const(1).i32GeU().i32And();
     code.localGet(kw).i32Const(k).i32Eq().i32And();
   };
+  code.localGet(w).i32Const(4).i32Mul().localSet(rowBytes);
   vectorTakes(3);
   code.if();
   vectorPath(true);

@@ -12,6 +12,7 @@
  */
 import {
   convGradWasm,
+  convRowsWasm,
   convWasm,
   foldWasm,
   type PlaneGeometry,
@@ -290,16 +291,30 @@ function implicitPays(filters: number, k: number): boolean {
   return k >= 64 && filters >= 0.75 * lanes && lanes * k * 4 <= 32768;
 }
 
+/**
+ * Whether the row convolution (vectors along output columns) beats the other paths: stride 1, rows
+ * of at least 8 columns that waste at most a quarter of their last vector, and few filters (many
+ * filters share each column of the input better in a GEMM).
+ */
+function rowsPay(g: PlaneGeometry, filters: number): boolean {
+  const ow4 = Math.ceil(g.ow / 4) * 4;
+  return g.sh === 1 && g.sw === 1 && g.ow >= 8 && ow4 <= 1.25 * g.ow && filters <= ROWS_MAX_FILTERS;
+}
+
+/** Most filters for which `rowsPay`. */
+const ROWS_MAX_FILTERS = 16;
+
 /** Output channels per vector group of the implicit convolution (`nr` of the kernels). */
 const IMPLICIT_LANES = KERNEL_SHAPES.relaxed.nr;
 
 /**
- * Convolves images of an NCHW tensor with filters without building the column matrix ("implicit
- * GEMM"): each output is `Σ w[f, c, p, q] · x[b, c, oy·sh + p·dh − ph, ox·sw + q·dw − pw]` (zero
- * outside the image), computed in WebAssembly SIMD on every thread. It runs only with the `"wasm"`
- * kernels and where it beats `im2col` and `gemm` (a few to a few dozen filters over a depth of 64
- * or more); otherwise (or when the memory cannot grow) it does nothing and returns false, and the
- * caller uses `im2col` and `gemm`.
+ * Convolves images of an NCHW tensor with filters without building the column matrix: each output
+ * is `Σ w[f, c, p, q] · x[b, c, oy·sh + p·dh − ph, ox·sw + q·dw − pw]` (zero outside the image),
+ * computed in WebAssembly SIMD on every thread, with vectors along output columns (stride 1, up to
+ * 16 filters, rows of 8 or more columns: LeNet-5's layers) or along filters ("implicit GEMM": a
+ * few dozen filters over a depth of 64 or more). It runs only with the `"wasm"` kernels and where
+ * one of these beats `im2col` and `gemm`; otherwise (or when the memory cannot grow) it does
+ * nothing and returns false, and the caller uses `im2col` and `gemm`.
  *
  * @param x The NCHW tensor's values.
  * @param w Filters `[·, channels, kh, kw]` (rows of `channels·kh·kw` values).
@@ -335,9 +350,13 @@ export function convolve(x: Float32Array, w: Float32Array, options: ConvolveOpti
       } (it has ${y.length})`,
     );
   }
-  if (settings.kernels !== "wasm" || !implicitPays(filters, k)) return false;
+  if (settings.kernels !== "wasm") return false;
+  const rows = rowsPay(g, filters);
+  if (!rows && !implicitPays(filters, k)) return false;
   if (g.images === 0 || g.channels === 0) return true;
-  return convWasm(settings.relaxed, settings.threads, x, w, y, g, { filters, filter0, yChannels });
+  const target = { filters, filter0, yChannels };
+  if (rows) return convRowsWasm(settings.relaxed, settings.threads, x, w, y, g, target);
+  return convWasm(settings.relaxed, settings.threads, x, w, y, g, target);
 }
 
 /** Largest image (input planes and output gradient) that `convolveFilterGradient` takes on: 256 KiB. */

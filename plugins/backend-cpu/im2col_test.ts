@@ -7,7 +7,8 @@ import {
   im2col,
   type Im2colGeometry,
 } from "./im2col.ts";
-import { convGradWasm, convWasm, type PlaneGeometry } from "./_gemm_wasm.ts";
+import { convGradWasm, convRowsWasm, convWasm, type PlaneGeometry } from "./_gemm_wasm.ts";
+import { allocate, release } from "./memory.ts";
 import { supportsKernel } from "./_gemm_kernel.ts";
 import { gemm, setCpuKernels, setCpuThreads } from "./gemm.ts";
 import { gemmTs } from "./gemm_ts.ts";
@@ -324,6 +325,90 @@ for (const threads of [1, 2]) {
     }
   });
 }
+
+/** Cases of the row convolution (stride 1): padding or none, groups, dilation, ragged rows. */
+const rowsCases: ConvCase[] = [
+  // LeNet-5's conv1 and conv2 (rows of 28 and 10 columns).
+  { images: 8, channels: 1, height: 28, width: 28, kernel: [5, 5], padding: [2, 2], filters: 6, total: 8 },
+  { images: 3, channels: 6, height: 14, width: 14, kernel: [5, 5], filters: 16, total: 3 },
+  // A channel range and a filter range of a grouped convolution, with dilation and ragged rows.
+  {
+    images: 2,
+    channels: 3,
+    height: 11,
+    width: 13,
+    kernel: [3, 2],
+    dilation: [2, 3],
+    padding: [1, 2],
+    image0: 1,
+    channel0: 3,
+    xChannels: 6,
+    filters: 5,
+    filter0: 5,
+    yChannels: 10,
+    total: 3,
+  },
+  { images: 1, channels: 2, height: 4, width: 9, kernel: [1, 1], filters: 7, total: 1 },
+];
+
+Deno.test("the row convolution matches the definition: staged or in place, with bias and ReLU, in both SIMD flavours", () => {
+  for (const relaxed of [false, true].filter((r) => supportsKernel(r))) {
+    for (const threads of [1, 2]) {
+      for (const c of rowsCases) {
+        for (const inPlace of [false, true]) {
+          const k = c.channels * c.kernel[0] * c.kernel[1];
+          const x = ints(c.total * (c.xChannels ?? c.channels) * c.height * c.width, 3);
+          const w = ints(((c.filter0 ?? 0) + c.filters) * k, 5);
+          const bias = Float32Array.from(
+            { length: (c.filter0 ?? 0) + c.filters },
+            (_, i) => 40 * (i % 3) - 30,
+          );
+          const plain = naiveConv(x, w, c);
+          const what = `${JSON.stringify(c)}, relaxed ${relaxed}, ${threads} thread(s), in place ${inPlace}`;
+          const g = planeGeometry(c), f0 = c.filter0 ?? 0, yc = c.yChannels ?? c.filters, plane = g.oh * g.ow;
+          for (const fused of [false, true]) {
+            const want = plain.map((v, i) => {
+              const image = Math.floor(i / (yc * plane)), channel = Math.floor(i / plane) % yc;
+              const written = image >= g.image0 && image < g.image0 + c.images && channel >= f0 &&
+                channel < f0 + c.filters;
+              if (!fused || !written) return v;
+              const s = v + bias[channel];
+              return s > 0 ? s : 0;
+            });
+            const arrays = [x, w, bias, new Float32Array(want.length).fill(-99)].map((a) => {
+              if (!inPlace) return a;
+              const view = allocate(a.length);
+              view.set(a);
+              return view;
+            });
+            const [xs, ws, bs, y] = arrays;
+            const target = {
+              filters: c.filters,
+              filter0: f0,
+              yChannels: yc,
+              ...(fused ? { bias: bs, relu: true } : {}),
+            };
+            assert.ok(convRowsWasm(relaxed, threads, xs, ws, y, g, target), what);
+            assertSame(y, want, `${what}, fused ${fused}`);
+            if (inPlace) arrays.forEach(release);
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("convolve() takes the row convolution for few filters at stride 1, and leaves strides to other paths", () => {
+  const c = rowsCases[0];
+  const x = ints(8 * 28 * 28, 1), w = ints(6 * 25, 2), y = new Float32Array(8 * 6 * 28 * 28);
+  assert.ok(convolve(x, w, { ...c, y }));
+  assertSame(y, naiveConv(x, w, c), "LeNet-5 conv1");
+  const strided = { ...c, stride: [2, 2] as const };
+  assert.equal(
+    convRowsWasm(true, 1, x, w, y, planeGeometry(strided), { filters: 6, filter0: 0, yChannels: 6 }),
+    false,
+  );
+});
 
 Deno.test("convolve() leaves the TypeScript kernels and unsuited shapes to im2col and gemm", () => {
   const c = convolveCases[0], y = new Float32Array(2 * 8 * 4 * 7); // oh 4, ow 7

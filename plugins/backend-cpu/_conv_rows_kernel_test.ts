@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Rng } from "@cnnlab/core";
 import { convRowsFunction, type ConvRowsOptions } from "./_conv_rows_kernel.ts";
 import { supportsKernel } from "./_gemm_kernel.ts";
 import { encodeModule } from "./_wasm_emitter.ts";
@@ -24,14 +25,10 @@ function instantiate(options: ConvRowsOptions) {
   return { f32: new Float32Array(memory.buffer), convRows: exports.convRows as ConvRows };
 }
 
-/** A seeded generator of floats in [-1, 1) (mulberry32). */
+/** A seeded generator of floats in [-1, 1). */
 function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+  const rng = new Rng(seed);
+  return () => 2 * rng.next() - 1;
 }
 
 /** One call's sizes; strides in floats. */

@@ -86,7 +86,12 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     }
     return median(rates);
   };
-  return { trainImagesPerSecond: await time(trainStep), inferImagesPerSecond: await time(inferStep) };
+  try {
+    return { trainImagesPerSecond: await time(trainStep), inferImagesPerSecond: await time(inferStep) };
+  } finally {
+    // Parameters and optimizer state hold backend storage (blocks of the CPU kernels' memory).
+    for (const t of [...list, ...optimizer.state().tensors.values()]) t.dispose();
+  }
 }
 
 /**

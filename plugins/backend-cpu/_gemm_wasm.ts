@@ -429,11 +429,18 @@ function setUpPanels(
   ctrl[PACK_CHUNK_B] = chunkB;
   ctrl[PACKED] = 0;
 
-  // Compute tasks: shrink the nominal task until every thread can get about four.
+  // Compute tasks: shrink the nominal task until the threads can share them evenly.
   const threads = engine.shared ? s.threads : 1;
   let taskM = Math.max(1, Math.round(TASK_ROWS / mr)), taskN = Math.max(1, Math.round(TASK_COLUMNS / nr));
   const tasksOf = () => Math.ceil(mPanels / taskM) * Math.ceil(nPanels / taskN);
-  while (threads > 1 && tasksOf() < 4 * threads && (taskN > 1 || taskM > 1)) {
+  // At least four tasks per thread, and a multiple of the thread count unless there are many: 9
+  // tasks on 2 threads left one idle for a ninth of the product (AlexNet's conv2 and conv5 took
+  // 3–6% longer than with 18).
+  const balanced = () => {
+    const t = tasksOf();
+    return t >= 4 * threads && (t % threads === 0 || t >= 16 * threads);
+  };
+  while (threads > 1 && !balanced() && (taskN > 1 || taskM > 1)) {
     if (taskN > 1 && Math.ceil(nPanels / taskN) <= Math.ceil(mPanels / taskM) * 2) {
       taskN = Math.ceil(taskN / 2);
     } else if (taskM > 1) taskM = Math.ceil(taskM / 2);

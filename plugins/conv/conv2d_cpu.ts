@@ -52,6 +52,13 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
       for (let grp = 0; grp < groups; grp++) {
         const geometry = colsGeometry(g, grp, b0, nb);
         if (convolve(xs, ws, { ...geometry, y, filters: og, filter0: grp * og, yChannels: cOut })) continue;
+        if (nb === 1) {
+          // One image: its channel-major output is its slice of y, which the GEMM writes in place.
+          const [cols] = gemmWorkspace([k * plane]);
+          im2col(xs, cols, geometry);
+          gemm(og, plane, k, ws, cols, y, { offsetA: grp * og * k, offsetC: (b0 * cOut + grp * og) * plane });
+          continue;
+        }
         // cols and the channel-major output stay in the GEMM's memory: no copy in or out.
         const [cols, out] = gemmWorkspace([k * nb * plane, og * nb * plane]);
         im2col(xs, cols, geometry);

@@ -10,6 +10,7 @@
 import { defineKernel, type Kernel } from "@cnnlab/core";
 import { gemm } from "@cnnlab/backend-cpu/gemm";
 import { convolve, gemmWorkspace, im2col } from "@cnnlab/backend-cpu/im2col";
+import { convolveWinograd } from "@cnnlab/backend-cpu/winograd";
 import { type Conv2dAttrs, convGeometry } from "./_geometry.ts";
 import { colsGeometry, fromChannelMajor, imagesPerChunk, isPointwise } from "./_im2col.ts";
 import { allocate, allocateZeros } from "@cnnlab/backend-cpu/memory";
@@ -51,7 +52,8 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
       const nb = Math.min(chunk, n - b0);
       for (let grp = 0; grp < groups; grp++) {
         const geometry = colsGeometry(g, grp, b0, nb);
-        if (convolve(xs, ws, { ...geometry, y, filters: og, filter0: grp * og, yChannels: cOut })) continue;
+        const target = { ...geometry, y, filters: og, filter0: grp * og, yChannels: cOut };
+        if (convolveWinograd(xs, ws, target) || convolve(xs, ws, target)) continue;
         if (nb === 1) {
           // One image: its channel-major output is its slice of y, which the GEMM writes in place.
           const [cols] = gemmWorkspace([k * plane]);

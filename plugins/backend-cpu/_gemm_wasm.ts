@@ -253,6 +253,17 @@ function align(bytes: number): number {
   return Math.ceil(bytes / 64) * 64;
 }
 
+/**
+ * Where an operand lies for a job: at `inPlace` when it is a view of the memory (≥ 0), else at
+ * `layout.next`, which then moves past its `bytes`.
+ */
+function place(layout: { next: number }, inPlace: number, bytes: number): number {
+  if (inPlace >= 0) return inPlace;
+  const at = layout.next;
+  layout.next = align(at + bytes);
+  return at;
+}
+
 /** Makes the memory at least `bytes` long; false if it cannot grow that far. */
 function reserve(engine: Engine, bytes: number): boolean {
   const have = engine.memory.buffer.byteLength;
@@ -487,12 +498,9 @@ function setUpDot(
   // Workspace operands are read in place: their padding rows are whatever follows them (only
   // partial results that are never read depend on those rows), so the memory must reach past them.
   const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
-  let next = scratchBase(engine);
-  const rawA = inA >= 0 ? inA : next;
-  if (inA < 0) next = align(next + mPad * k * 4);
-  const rawB = inB >= 0 ? inB : next;
-  if (inB < 0) next = align(next + nPad * k * 4);
-  const partials = next;
+  const layout = { next: scratchBase(engine) };
+  const rawA = place(layout, inA, mPad * k * 4), rawB = place(layout, inB, nPad * k * 4);
+  const partials = layout.next;
   const end = Math.max(partials + chunks * mPad * nPad * 4, rawA + mPad * k * 4, rawB + nPad * k * 4);
   if (!reserve(engine, end)) return false;
   const f32 = engine.f32;
@@ -537,12 +545,9 @@ function setUpRows(
   const chunks = Math.min(threads > 1 ? 2 * threads : 1, Math.ceil(k / ROWS_MIN_CHUNK));
   const chunk = Math.ceil(k / chunks);
   const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
-  let next = scratchBase(engine);
-  const rawA = inA >= 0 ? inA : next;
-  if (inA < 0) next = align(next + m * k * 4);
-  const rawB = inB >= 0 ? inB : next;
-  if (inB < 0) next = align(next + k * n * 4);
-  const partials = next, partialFloats = m * n;
+  const layout = { next: scratchBase(engine) };
+  const rawA = place(layout, inA, m * k * 4), rawB = place(layout, inB, k * n * 4);
+  const partials = layout.next, partialFloats = m * n;
   const tasks = Math.ceil(k / chunk);
   if (!reserve(engine, partials + tasks * partialFloats * 4 + 64)) return false;
   const f32 = engine.f32;
@@ -665,14 +670,6 @@ export function releaseWasm(view: Float32Array): boolean {
   return false;
 }
 
-/** Whether `view` starts a live arena block. */
-export function isArenaBlock(view: Float32Array): boolean {
-  for (const engine of engines.values()) {
-    if (engine.buffers.has(view.buffer) && engine.arena.isLive(view.byteOffset)) return true;
-  }
-  return false;
-}
-
 /**
  * The calling thread's kernel exports of the memory that every array in `arrays` is a view of
  * (their byte offsets are then their addresses), or undefined when some array is not such a view.
@@ -687,18 +684,17 @@ export function kernelHolding(arrays: readonly Float32Array[]): KernelExports | 
   return undefined;
 }
 
-/** The arena counts of every flavour's memory, summed, plus the memory's bytes. */
-export function arenaStats(): ArenaStats & { readonly memoryBytes: number } {
-  let liveBytes = 0, liveBlocks = 0, freeBytes = 0, top = 0, memoryBytes = 0;
+/** The arena counts of every flavour's memory, summed, plus the memories' bytes. */
+export function arenaStats(): Omit<ArenaStats, "top"> & { readonly memoryBytes: number } {
+  let liveBytes = 0, liveBlocks = 0, freeBytes = 0, memoryBytes = 0;
   for (const engine of engines.values()) {
     const s = engine.arena.stats();
     liveBytes += s.liveBytes;
     liveBlocks += s.liveBlocks;
     freeBytes += s.freeBytes;
-    top += s.top;
     memoryBytes += engine.memory.buffer.byteLength;
   }
-  return { liveBytes, liveBlocks, freeBytes, top, memoryBytes };
+  return { liveBytes, liveBlocks, freeBytes, memoryBytes };
 }
 
 /** What `unfoldWasm` and `foldWasm` need to know; see `Im2colGeometry` in `im2col.ts`. */

@@ -56,6 +56,7 @@ import {
   type ValType,
 } from "./_wasm_emitter.ts";
 import { simdKernelFunctions } from "./_simd_kernels.ts";
+import { winogradKernelFunctions } from "./_winograd_kernel.ts";
 import { convRowsFunction } from "./_conv_rows_kernel.ts";
 import { GEMV_MAX_ROWS, gemvFunction } from "./_gemv_kernel.ts";
 
@@ -645,6 +646,7 @@ export function gemmKernelBytes(shape: GemmKernelShape, options: { shared: boole
       ),
       ...simdKernelFunctions(),
       convRowsFunction({ relaxed: shape.relaxed }),
+      ...winogradKernelFunctions(),
     ],
   });
 }

@@ -5,11 +5,22 @@
  * A job is one `gemm` call once its operands are copied into the shared memory, in one of two
  * modes (see `_gemm_kernel.ts` for the kernels):
  *
- * - `PANELS`: first pack tasks (a chunk of A or B panels each; B read in place needs none), then
- *   compute tasks: C, padded to whole tiles, cut into `taskM × taskN` panels. A thread that reaches
- *   the compute tasks waits until every pack task is done (`PACKED`). A compute task walks the
- *   depth in blocks of `KC` (the A block of a task stays in L2, a B panel in L1) and calls the
- *   kernel's `block` once per depth block.
+ * - `PANELS`: `BATCH` independent products of one shape (one `gemm` call with `batch`), each
+ *   with `PACK_TASKS_EACH` pack tasks (a chunk of its A or B panels each; B read in place needs
+ *   none) and `TASKS_EACH` compute tasks (its C, padded to whole tiles, cut into `taskM × taskN`
+ *   panels). A compute task walks the depth in blocks of `KC` (the A block of a task stays in L2, a
+ *   B panel in L1) and calls the kernel's `block` once per depth block. Tasks are numbered product
+ *   by product, each product's packing one product ahead: pack 0, pack 1, compute 0, pack 2,
+ *   compute 1, …, compute `BATCH` − 1; so any thread takes any task of any product, and the
+ *   threads share even a batch of small products. Product i packs into slot `i mod SLOTS` of a ring
+ *   of packed-panel buffers (a few MiB in all, so that packed panels are still cached when
+ *   computed): slot s holds A panels at `A_BASE + s·A_STEP` and B panels at `B_BASE + s·B_STEP`
+ *   (B read in place: product i's raw B). Word `PACKED_SLOTS + s` counts the pack tasks done in
+ *   slot s and `COMPUTED_SLOTS + s` the compute tasks, over the products that used it: a compute
+ *   task waits until its product's panels are packed, a pack task until the slot's previous
+ *   product is computed. With at least 2 slots a task waits only on tasks numbered before it, so
+ *   the job cannot deadlock; a thread whose task throws sets `FAILED`, which ends the waits. Product i's raw operands start at `RAW_A` / `RAW_B` plus i times `RAW_A_STEP` /
+ *   `RAW_B_STEP`, its C at `C_BASE + i·C_STEP` (all in bytes).
  * - `DOT` (A·Bᵀ with a long depth): task t runs `dot` over depth chunk t into its own partial C;
  *   the caller adds the partials up.
  * - `UNFOLD` / `FOLD` (im2col / col2im): task t runs `unfold` / `fold` on a chunk of zero-padded
@@ -145,6 +156,25 @@ export const READY = MAILBOX + MAX_WORKERS;
 export const DONE = READY + MAX_WORKERS;
 /** Bytes reserved for the control block; operands start here. */
 export const CONTROL_BYTES = 4096;
+
+/** Most packing slots of a `PANELS` job. */
+export const MAX_SLOTS = 64;
+/**
+ * PANELS, past the `DONE` counters: the products of the job; the bytes between consecutive
+ * products' raw A and raw B, between slots' packed A and B panels, and between products' C; the
+ * pack and compute tasks per product; the slots; and the counters of each slot.
+ */
+export const BATCH = DONE + MAX_WORKERS + 1,
+  RAW_A_STEP = BATCH + 1,
+  RAW_B_STEP = BATCH + 2,
+  A_STEP = BATCH + 3,
+  B_STEP = BATCH + 4,
+  C_STEP = BATCH + 5,
+  PACK_TASKS_EACH = BATCH + 6,
+  TASKS_EACH = BATCH + 7,
+  SLOTS = BATCH + 8,
+  PACKED_SLOTS = BATCH + 9,
+  COMPUTED_SLOTS = PACKED_SLOTS + MAX_SLOTS;
 
 /** Mailbox states. */
 export const IDLE = 0, POSTED = 1, RUNNING = 2, QUIT = 3;
@@ -385,31 +415,42 @@ function runPlaneTask(kernel: KernelExports, ctrl: Int32Array, t: number, fold: 
   }
 }
 
-/** Runs pack task `t`: a chunk of A panels, or of B panels. */
-function runPackTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+/** Runs pack task `u` of product `i` of a `PANELS` job (into `slot`): a chunk of its A or B panels. */
+function runPackTask(kernel: KernelExports, ctrl: Int32Array, i: number, slot: number, u: number): void {
   const k = ctrl[K];
-  if (t < ctrl[PACK_A_TASKS]) {
-    const chunk = ctrl[PACK_CHUNK_A], p0 = t * chunk;
+  // Addresses past 2 GiB read back negative from the Int32Array: `>>> 0` makes them unsigned.
+  if (u < ctrl[PACK_A_TASKS]) {
+    const chunk = ctrl[PACK_CHUNK_A], p0 = u * chunk;
     const p1 = Math.min(ctrl[M_PANELS], p0 + chunk);
-    kernel.packA(ctrl[A_BASE], ctrl[RAW_A], p0, p1, ctrl[M], k, ctrl[A_STRIDE_W], ctrl[A_STRIDE_P]);
+    const dst = (ctrl[A_BASE] >>> 0) + slot * (ctrl[A_STEP] >>> 0);
+    const src = (ctrl[RAW_A] >>> 0) + i * (ctrl[RAW_A_STEP] >>> 0);
+    kernel.packA(dst, src, p0, p1, ctrl[M], k, ctrl[A_STRIDE_W], ctrl[A_STRIDE_P]);
   } else {
-    const chunk = ctrl[PACK_CHUNK_B], p0 = (t - ctrl[PACK_A_TASKS]) * chunk;
+    const chunk = ctrl[PACK_CHUNK_B], p0 = (u - ctrl[PACK_A_TASKS]) * chunk;
     const p1 = Math.min(ctrl[N_PANELS], p0 + chunk);
-    kernel.packB(ctrl[B_BASE], ctrl[RAW_B], p0, p1, ctrl[N], k, ctrl[B_STRIDE_W], ctrl[B_STRIDE_P]);
+    const dst = (ctrl[B_BASE] >>> 0) + slot * (ctrl[B_STEP] >>> 0);
+    const src = (ctrl[RAW_B] >>> 0) + i * (ctrl[RAW_B_STEP] >>> 0);
+    kernel.packB(dst, src, p0, p1, ctrl[N], k, ctrl[B_STRIDE_W], ctrl[B_STRIDE_P]);
   }
 }
 
 /** Whether `Atomics.wait` may block this thread (not on a browser's main thread). */
 let canWait = true;
 
-/** Waits until every pack task is done (spinning briefly, then in `Atomics.wait` where allowed). */
-function awaitPacking(ctrl: Int32Array, packTasks: number): void {
+/**
+ * Waits until word `word` reaches `target` (spinning briefly, then in `Atomics.wait` where allowed).
+ *
+ * @throws {Error} If another thread's task failed (it will never count).
+ */
+function awaitCount(ctrl: Int32Array, word: number, target: number): void {
   for (let spin = 0;; spin++) {
-    const packed = Atomics.load(ctrl, PACKED);
-    if (packed >= packTasks) return;
-    if (spin > 1000 && canWait) {
+    const count = Atomics.load(ctrl, word);
+    if (count >= target) return;
+    if (spin > 1000) {
+      if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("Cannot run a GEMM task: another thread failed");
+      if (!canWait) continue;
       try {
-        Atomics.wait(ctrl, PACKED, packed, 1);
+        Atomics.wait(ctrl, word, count, 1);
       } catch {
         canWait = false;
       }
@@ -417,17 +458,56 @@ function awaitPacking(ctrl: Int32Array, packTasks: number): void {
   }
 }
 
-/** Runs compute task `t` of a `PANELS` job. */
-function runPanelTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+/** Adds a finished task to word `word`, waking the threads waiting for `target` when it is reached. */
+function countDone(ctrl: Int32Array, word: number, target: number): void {
+  if (Atomics.add(ctrl, word, 1) === target - 1) Atomics.notify(ctrl, word);
+}
+
+/** Runs task `t` of a `PANELS` job, in the order and with the waits of the module docs. */
+function runPanelsTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const batch = ctrl[BATCH], packs = ctrl[PACK_TASKS_EACH], computes = ctrl[TASKS_EACH];
+  // Product i, its task u, and whether a pack task: product 0's packing, then per product j its
+  // successor's packing (none after the last) and its computing.
+  let i = 0, u = t, pack = t < packs;
+  if (!pack) {
+    const j = Math.floor((t - packs) / (packs + computes)), r = t - packs - j * (packs + computes);
+    const ahead = j + 1 < batch;
+    pack = ahead && r < packs;
+    i = pack ? j + 1 : j;
+    u = ahead && !pack ? r - packs : r;
+  }
+  const slots = ctrl[SLOTS], slot = i % slots, round = Math.floor(i / slots);
+  if (pack) {
+    if (round > 0) awaitCount(ctrl, COMPUTED_SLOTS + slot, round * computes);
+    runPackTask(kernel, ctrl, i, slot, u);
+    countDone(ctrl, PACKED_SLOTS + slot, (round + 1) * packs);
+  } else {
+    awaitCount(ctrl, PACKED_SLOTS + slot, (round + 1) * packs);
+    runPanelTask(kernel, ctrl, i, slot, u);
+    countDone(ctrl, COMPUTED_SLOTS + slot, (round + 1) * computes);
+  }
+}
+
+/**
+ * Runs compute task `u` of product `i` of a `PANELS` job (its panels in `slot`): a `taskM × taskN`
+ * block of panels of its C.
+ */
+function runPanelTask(kernel: KernelExports, ctrl: Int32Array, i: number, slot: number, u: number): void {
   const tasksN = ctrl[TASKS_N], k = ctrl[K], kcMax = ctrl[KC], mr = ctrl[MR], nr = ctrl[NR];
   const mPanels = ctrl[M_PANELS], nPanels = ctrl[N_PANELS], taskM = ctrl[TASK_M], taskN = ctrl[TASK_N];
   const ldc = ctrl[LDC], ldb = ctrl[LDB], bpStride = ctrl[BP_STRIDE], apStride = k * mr * 4;
-  const tm = Math.floor(t / tasksN), tn = t - tm * tasksN;
+  const tm = Math.floor(u / tasksN), tn = u - tm * tasksN;
   const p0 = tm * taskM, p1 = Math.min(mPanels, p0 + taskM);
   const q0 = tn * taskN, q1 = Math.min(nPanels, q0 + taskN);
   const last = p1 === mPanels ? ctrl[LAST_ROWS] : mr;
-  const a = ctrl[A_BASE] + p0 * apStride, b = ctrl[B_BASE] + q0 * bpStride;
-  const c = ctrl[C_BASE] + p0 * mr * ldc + q0 * nr * 4;
+  // B is read in place (product i's raw B) when it has no pack tasks.
+  const packedB = ctrl[PACK_TASKS_EACH] > ctrl[PACK_A_TASKS];
+  const a = (ctrl[A_BASE] >>> 0) + slot * (ctrl[A_STEP] >>> 0) + p0 * apStride;
+  const b = q0 * bpStride +
+    (packedB
+      ? (ctrl[B_BASE] >>> 0) + slot * (ctrl[B_STEP] >>> 0)
+      : (ctrl[RAW_B] >>> 0) + i * (ctrl[RAW_B_STEP] >>> 0));
+  const c = (ctrl[C_BASE] >>> 0) + i * (ctrl[C_STEP] >>> 0) + p0 * mr * ldc + q0 * nr * 4;
   for (let pc = 0; pc < k; pc += kcMax) {
     const acc = pc > 0 || ctrl[ACCUMULATE] ? 1 : 0;
     const kc = Math.min(kcMax, k - pc);
@@ -448,7 +528,6 @@ function runPanelTask(kernel: KernelExports, ctrl: Int32Array, t: number): void 
   }
 }
 
-/** Runs task `t` of a `DOT` job: depth chunk t into partial t. */
 /** A `ROWS` task: depth chunk t of `M` rows of A times B into partial t. */
 function runRowsTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
   const k = ctrl[K], chunk = ctrl[KC], p0 = t * chunk, ldb = ctrl[LDB];
@@ -463,6 +542,7 @@ function runRowsTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
   );
 }
 
+/** Runs task `t` of a `DOT` job: depth chunk t into partial t. */
 function runDotTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
   const k = ctrl[K], chunk = ctrl[KC], p0 = t * chunk;
   kernel.dot(
@@ -496,17 +576,17 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
       runDotTask(kernel, ctrl, t);
     } else if (mode === ROWS) {
       runRowsTask(kernel, ctrl, t);
+    } else if (mode === PANELS) {
+      runPanelsTask(kernel, ctrl, t);
     } else if (t < packTasks) {
-      if (conv) runPadTask(kernel, ctrl, t);
-      else runPackTask(kernel, ctrl, t);
-      if (Atomics.add(ctrl, PACKED, 1) === packTasks - 1) Atomics.notify(ctrl, PACKED);
+      runPadTask(kernel, ctrl, t);
+      countDone(ctrl, PACKED, packTasks);
     } else {
-      if (!packed) awaitPacking(ctrl, packTasks);
+      if (!packed) awaitCount(ctrl, PACKED, packTasks);
       packed = true;
       if (rows) runConvRowsTask(kernel, ctrl, t - packTasks);
       else if (grad) runConvGradTask(kernel, ctrl, t - packTasks);
-      else if (conv) runConvTask(kernel, ctrl, t - packTasks);
-      else runPanelTask(kernel, ctrl, t - packTasks);
+      else runConvTask(kernel, ctrl, t - packTasks);
     }
   }
 }

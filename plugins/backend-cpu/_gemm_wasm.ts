@@ -21,18 +21,23 @@ import { Arena, type ArenaStats } from "./_arena.ts";
 import { GEMV_MAX_ROWS } from "./_gemv_kernel.ts";
 import {
   A_BASE,
+  A_STEP,
   A_STRIDE_P,
   A_STRIDE_W,
   ACCUMULATE,
   B_BASE,
+  B_STEP,
   B_STRIDE_P,
   B_STRIDE_W,
+  BATCH,
   BP_STRIDE,
   C_BASE,
+  C_STEP,
   CHANNELS,
   CHUNKS_PER_IMAGE,
   COL_STEP,
   COLS_BASE,
+  COMPUTED_SLOTS,
   CONTROL_BYTES,
   CONV,
   CONV_GRAD,
@@ -60,6 +65,7 @@ import {
   M,
   M_PANELS,
   MAILBOX,
+  MAX_SLOTS,
   MAX_WORKERS,
   MODE,
   MR,
@@ -75,7 +81,9 @@ import {
   PACK_CHUNK_A,
   PACK_CHUNK_B,
   PACK_TASKS,
+  PACK_TASKS_EACH,
   PACKED,
+  PACKED_SLOTS,
   PANELS,
   PARTIAL_STRIDE,
   PLANE_CHUNK,
@@ -85,18 +93,22 @@ import {
   POSTED,
   QUIT,
   RAW_A,
+  RAW_A_STEP,
   RAW_B,
+  RAW_B_STEP,
   RAW_BASE,
   READY,
   ROW_STEP,
   ROWS,
   runTasks,
+  SLOTS,
   STAGE,
   TAP_X,
   TAP_Y,
   TASK_M,
   TASK_N,
   TASKS,
+  TASKS_EACH,
   TASKS_N,
   UNFOLD,
   WIDTH,
@@ -106,6 +118,14 @@ import {
 
 /** Depth of a block: a 6 × 256 A sliver is 6 KiB and a 256 × 8 B panel 8 KiB (L1 is 32 KiB). */
 const KC_MAX = 256;
+/**
+ * Bytes of packed panels that a batched `PANELS` job keeps in its ring of slots (at least
+ * `MIN_SLOTS` slots): 16 products [384, 384]·[384, 49] on one thread, each in its own slot (10 MiB),
+ * ran 12% slower than as 16 calls that reuse one buffer.
+ */
+const PACK_RING_BYTES = 2 << 20, MIN_SLOTS = 3;
+/** For tests: the slots of every batched job instead (≥ 2: products pack one ahead). */
+let packSlots: number | undefined;
 /** Rows and columns of C per task, before shrinking to give every thread several tasks. */
 const TASK_ROWS = 96, TASK_COLUMNS = 256;
 /** Floats per pack task. */
@@ -283,33 +303,45 @@ function reserve(engine: Engine, bytes: number): boolean {
 }
 
 /**
- * Copies C `[m, n]` into (`toKernel`) or out of the kernel's padded C (row stride `ldc`): one
- * memory copy when the strides agree, else a copy through the staging area and the kernel's `copy`
- * (much faster than a JavaScript loop between a shared and an unshared array).
+ * Copies each product's C `[m, n]` into (`toKernel`) or out of the kernel's padded C (row stride
+ * `ldc`, products `C_STEP` bytes apart) unless C is written in place: one memory copy per product
+ * when the strides agree; else the kernel's `copy`, straight to or from C when C is a view of the
+ * memory, through the staging area otherwise (much faster than a JavaScript loop between a shared
+ * and an unshared array).
  */
 function transferC(
   engine: Engine,
   c: Float32Array,
-  offC: number,
   m: number,
   n: number,
+  s: WasmGemmSettings,
   toKernel: boolean,
 ): void {
   const { ctrl, f32, kernel } = engine;
   // Addresses past 2 GiB read back negative from the Int32Array: `>>> 0` makes them unsigned.
-  const cBase = ctrl[C_BASE] >>> 0, ldc = ctrl[LDC] / 4, stage = ctrl[STAGE] >>> 0;
-  if (cBase === addressOf(engine, c, offC)) return; // C is a workspace view, written in place
-  const at = ldc === n ? cBase : stage;
-  if (toKernel) {
-    f32.set(c.subarray(offC, offC + m * n), at / 4);
-    if (at === stage) kernel.copy(cBase, stage, m, n, ldc * 4, n * 4);
-  } else {
-    if (at === stage) kernel.copy(stage, cBase, m, n, n * 4, ldc * 4);
-    c.set(f32.subarray(at / 4, at / 4 + m * n), offC);
+  const cBase = ctrl[C_BASE] >>> 0, step = ctrl[C_STEP] >>> 0, ldc = ctrl[LDC] / 4, stage = ctrl[STAGE] >>> 0;
+  const inC = addressOf(engine, c, s.offsetC);
+  if (cBase === inC) return; // C is a view of the memory, written in place
+  for (let i = 0; i < s.batch; i++) {
+    const at = cBase + i * step, offC = s.offsetC + i * s.strideC;
+    if (inC >= 0) {
+      const view = inC + i * s.strideC * 4;
+      if (toKernel) kernel.copy(at, view, m, n, ldc * 4, n * 4);
+      else kernel.copy(view, at, m, n, n * 4, ldc * 4);
+      continue;
+    }
+    const via = ldc === n ? at : stage;
+    if (toKernel) {
+      f32.set(c.subarray(offC, offC + m * n), via / 4);
+      if (via === stage) kernel.copy(at, stage, m, n, ldc * 4, n * 4);
+    } else {
+      if (via === stage) kernel.copy(stage, at, m, n, n * 4, ldc * 4);
+      c.set(f32.subarray(via / 4, via / 4 + m * n), offC);
+    }
   }
 }
 
-/** Settings of one WebAssembly GEMM call. */
+/** Settings of one WebAssembly GEMM call; `gemm` resolves the defaults of `GemmOptions`. */
 export interface WasmGemmSettings {
   readonly relaxed: boolean;
   readonly threads: number;
@@ -319,11 +351,18 @@ export interface WasmGemmSettings {
   readonly offsetA: number;
   readonly offsetB: number;
   readonly offsetC: number;
+  /** Products, ≥ 1, and the floats between consecutive products' A, B and C. */
+  readonly batch: number;
+  readonly strideA: number;
+  readonly strideB: number;
+  readonly strideC: number;
 }
 
 /**
- * `C = op(A)·op(B)` (or `+=`) with the WebAssembly kernels; `m`, `n`, `k` ≥ 1. Returns false, doing
- * nothing, when the operands do not fit in 4 GiB of kernel memory.
+ * `C_i = op(A_i)·op(B_i)` (or `+=`) for each product i of the batch with the WebAssembly kernels;
+ * `m`, `n`, `k` ≥ 1. A single product may run as a `ROWS` or `DOT` job, a batch always runs as one
+ * `PANELS` job. Returns false, doing nothing, when the operands do not fit in 4 GiB of kernel
+ * memory.
  */
 export function gemmWasm(
   m: number,
@@ -336,18 +375,19 @@ export function gemmWasm(
 ): boolean {
   const engine = engineFor(s.relaxed);
   const ctrl = engine.ctrl;
-  if (m <= GEMV_MAX_ROWS && !s.transposeA && !s.transposeB) {
+  const single = s.batch === 1;
+  if (single && m <= GEMV_MAX_ROWS && !s.transposeA && !s.transposeB) {
     if (!setUpRows(engine, m, n, k, a, b, s)) return false;
     runJob(engine, s.threads, ctrl[TASKS]);
     sumPartials(engine, m, n, c, s);
     return true;
   }
-  const dot = s.transposeB && !s.transposeA && k >= DOT_MIN_DEPTH_RATIO * (m + n);
+  const dot = single && s.transposeB && !s.transposeA && k >= DOT_MIN_DEPTH_RATIO * (m + n);
   const ready = dot ? setUpDot(engine, m, n, k, a, b, s) : setUpPanels(engine, m, n, k, a, b, c, s);
   if (!ready) return false;
   runJob(engine, s.threads, ctrl[TASKS] + (dot ? 0 : ctrl[PACK_TASKS]));
   if (dot) sumPartials(engine, m, n, c, s);
-  else transferC(engine, c, s.offsetC, m, n, false);
+  else transferC(engine, c, m, n, s, false);
   return true;
 }
 
@@ -371,7 +411,15 @@ function runJob(engine: Engine, threadsWanted: number, tasks: number): void {
     posted++;
   }
   const callerRuns = callerRunsTasks || posted === 0;
-  if (callerRuns) runTasks(engine.kernel, ctrl, 0);
+  try {
+    if (callerRuns) runTasks(engine.kernel, ctrl, 0);
+  } catch (error) {
+    // A bug: let the workers' waits give up, and leave no job running behind.
+    Atomics.store(ctrl, FAILED, 1);
+    for (let i = 0; i < helpers; i++) if (engine.workers[i].alive) collect(ctrl, i, false);
+    Atomics.store(ctrl, FAILED, 0);
+    throw error;
+  }
   for (let i = 0; i < helpers; i++) if (engine.workers[i].alive) collect(ctrl, i, !callerRuns);
   if (Atomics.exchange(ctrl, FAILED, 0) !== 0) {
     throw new Error(
@@ -380,7 +428,40 @@ function runJob(engine: Engine, threadsWanted: number, tasks: number): void {
   }
 }
 
-/** Lays out a `PANELS` job: copies A, B (and C when accumulating) in, sets pack and compute tasks. */
+/**
+ * Floats that `stageOperand` copies in for `batch` operands of `size` floats, `stride` apart: the
+ * whole span when the operands touch or overlap (`stride ≤ size`, one copy), else each operand
+ * alone (the gaps between them are not copied).
+ */
+function stagedFloats(batch: number, stride: number, size: number): number {
+  return stride <= size ? (batch - 1) * stride + size : batch * size;
+}
+
+/** Copies the operands that `stagedFloats` counts to byte `at`; returns the bytes between them there. */
+function stageOperand(
+  f32: Float32Array,
+  x: Float32Array,
+  offset: number,
+  at: number,
+  batch: number,
+  stride: number,
+  size: number,
+): number {
+  if (stride <= size) {
+    f32.set(x.subarray(offset, offset + (batch - 1) * stride + size), at / 4);
+    return stride * 4;
+  }
+  for (let i = 0; i < batch; i++) {
+    f32.set(x.subarray(offset + i * stride, offset + i * stride + size), at / 4 + i * size);
+  }
+  return size * 4;
+}
+
+/**
+ * Lays out a `PANELS` job for the whole batch: copies A, B (and C when accumulating) in unless they
+ * are views of the memory, places each product's packed A, packed B and padded C, and sets pack
+ * and compute tasks.
+ */
 function setUpPanels(
   engine: Engine,
   m: number,
@@ -392,42 +473,56 @@ function setUpPanels(
   s: WasmGemmSettings,
 ): boolean {
   const { mr, nr, ctrl } = engine;
+  const batch = s.batch;
   const mPanels = Math.ceil(m / mr), nPanels = Math.ceil(n / nr);
   const ldc = nPanels * nr;
   // B is read in place when it is row-major and each of its panels serves few A panels (packing
   // would not pay) or has few depth steps (its rows stay in the TLB).
   const direct = !s.transposeB && (mPanels <= DIRECT_B_MAX_A_PANELS || k <= DIRECT_B_MAX_DEPTH);
-  // Operands that are workspace views are read in place; the others are copied in first.
+  // Operands that are views of the memory are read in place; the others are copied in first. C is
+  // written in place when its rows need no padding.
   const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
   const inC = ldc === n ? addressOf(engine, c, s.offsetC) : -1;
-  let next = scratchBase(engine);
-  const rawA = inA >= 0 ? inA : next;
-  if (inA < 0) next = align(next + m * k * 4);
-  const rawB = inB >= 0 ? inB : next;
+  const layout = { next: scratchBase(engine) };
+  const rawA = place(layout, inA, stagedFloats(batch, s.strideA, m * k) * 4);
   // Slack past raw B: the last in-place panel reads up to nr − 1 floats past B's last row (a
-  // workspace B has the packed A and C after it, or n is a multiple of nr).
-  if (inB < 0) next = align(next + k * n * 4 + nr * 4);
-  const aBase = next;
-  const bBase = direct ? rawB : align(aBase + mPanels * mr * k * 4);
-  const cEnd = align(direct ? aBase + mPanels * mr * k * 4 : bBase + nPanels * nr * k * 4);
-  const cBase = inC >= 0 ? inC : cEnd;
-  const stage = inC >= 0 ? cEnd : align(cBase + mPanels * mr * ldc * 4);
-  if (!reserve(engine, ldc === n ? stage + 64 : stage + m * n * 4)) return false;
+  // view's B has other blocks or this call's data after it, or n is a multiple of nr).
+  const rawB = place(layout, inB, (stagedFloats(batch, s.strideB, k * n) + nr) * 4);
+  // A ring of packing slots, products taking turns: enough for the threads to pack ahead, and
+  // within PACK_RING_BYTES unless that is fewer.
+  const aStep = align(mPanels * mr * k * 4), bStep = direct ? 0 : align(nPanels * nr * k * 4);
+  const threads = engine.shared ? s.threads : 1;
+  const slots = Math.min(
+    batch,
+    MAX_SLOTS,
+    packSlots ?? Math.max(MIN_SLOTS, threads + 1, Math.floor(PACK_RING_BYTES / (aStep + bStep))),
+  );
+  const aBase = place(layout, -1, slots * aStep);
+  const bBase = place(layout, -1, slots * bStep);
+  const cStep = inC >= 0 ? s.strideC * 4 : align(m * ldc * 4);
+  const cBase = place(layout, inC, batch * cStep);
+  const stage = place(layout, -1, ldc === n ? 0 : m * n * 4);
+  if (!reserve(engine, layout.next + 64)) return false;
   const f32 = engine.f32;
-  if (inA < 0) f32.set(a.subarray(s.offsetA, s.offsetA + m * k), rawA / 4);
-  if (inB < 0) f32.set(b.subarray(s.offsetB, s.offsetB + k * n), rawB / 4);
+  const rawAStep = inA >= 0 ? s.strideA * 4 : stageOperand(f32, a, s.offsetA, rawA, batch, s.strideA, m * k);
+  const rawBStep = inB >= 0 ? s.strideB * 4 : stageOperand(f32, b, s.offsetB, rawB, batch, s.strideB, k * n);
+  ctrl[BATCH] = batch;
   ctrl[C_BASE] = cBase;
+  ctrl[C_STEP] = cStep;
   ctrl[LDC] = ldc * 4;
   ctrl[STAGE] = stage;
-  if (s.accumulate) transferC(engine, c, s.offsetC, m, n, true);
+  if (s.accumulate) transferC(engine, c, m, n, s, true);
 
   // Pack tasks of about PACK_FLOATS floats each.
   const chunkA = Math.max(1, Math.floor(PACK_FLOATS / (k * mr)));
   const chunkB = Math.max(1, Math.floor(PACK_FLOATS / (k * nr)));
   const packATasks = Math.ceil(mPanels / chunkA);
+  const packEach = packATasks + (direct ? 0 : Math.ceil(nPanels / chunkB));
   ctrl[MODE] = PANELS;
   ctrl[RAW_A] = rawA;
   ctrl[RAW_B] = rawB;
+  ctrl[RAW_A_STEP] = rawAStep;
+  ctrl[RAW_B_STEP] = rawBStep;
   ctrl[M] = m;
   ctrl[N] = n;
   ctrl[A_STRIDE_W] = s.transposeA ? 4 : k * 4;
@@ -435,20 +530,22 @@ function setUpPanels(
   ctrl[B_STRIDE_W] = s.transposeB ? k * 4 : 4;
   ctrl[B_STRIDE_P] = s.transposeB ? 4 : n * 4;
   ctrl[PACK_A_TASKS] = packATasks;
-  ctrl[PACK_TASKS] = packATasks + (direct ? 0 : Math.ceil(nPanels / chunkB));
+  ctrl[PACK_TASKS_EACH] = packEach;
+  ctrl[PACK_TASKS] = batch * packEach;
   ctrl[PACK_CHUNK_A] = chunkA;
   ctrl[PACK_CHUNK_B] = chunkB;
-  ctrl[PACKED] = 0;
+  ctrl[SLOTS] = slots;
+  ctrl.fill(0, PACKED_SLOTS, PACKED_SLOTS + slots);
+  ctrl.fill(0, COMPUTED_SLOTS, COMPUTED_SLOTS + slots);
 
-  // Compute tasks: shrink the nominal task until the threads can share them evenly.
-  const threads = engine.shared ? s.threads : 1;
+  // Compute tasks: shrink the nominal task until the threads can share the batch's tasks evenly.
   let taskM = Math.max(1, Math.round(TASK_ROWS / mr)), taskN = Math.max(1, Math.round(TASK_COLUMNS / nr));
   const tasksOf = () => Math.ceil(mPanels / taskM) * Math.ceil(nPanels / taskN);
   // At least four tasks per thread, and a multiple of the thread count unless there are many: 9
   // tasks on 2 threads left one idle for a ninth of the product (AlexNet's conv2 and conv5 took
   // 3–6% longer than with 18).
   const balanced = () => {
-    const t = tasksOf();
+    const t = batch * tasksOf();
     return t >= 4 * threads && (t % threads === 0 || t >= 16 * threads);
   };
   while (threads > 1 && !balanced() && (taskN > 1 || taskM > 1)) {
@@ -457,10 +554,13 @@ function setUpPanels(
     } else if (taskM > 1) taskM = Math.ceil(taskM / 2);
     else taskN = Math.ceil(taskN / 2);
   }
-  ctrl[TASKS] = tasksOf();
+  ctrl[TASKS_EACH] = tasksOf();
+  ctrl[TASKS] = batch * tasksOf();
   ctrl[TASKS_N] = Math.ceil(nPanels / taskN);
   ctrl[A_BASE] = aBase;
+  ctrl[A_STEP] = aStep;
   ctrl[B_BASE] = bBase;
+  ctrl[B_STEP] = bStep;
   ctrl[KC] = Math.ceil(k / Math.ceil(k / KC_MAX));
   ctrl[K] = k;
   ctrl[M_PANELS] = mPanels;
@@ -603,6 +703,16 @@ export function threadStats(relaxed: boolean): { ready: number; done: number[] }
   const ready = engine.workers.filter((_, i) => Atomics.load(engine.ctrl, READY + i) === 1).length;
   const done = Array.from({ length: engine.workers.length + 1 }, (_, i) => engine.ctrl[DONE + i]);
   return { ready, done };
+}
+
+/**
+ * For tests: packing slots of every batched job from now on, at least 2 (undefined: the default,
+ * from `PACK_RING_BYTES`); returns the previous value.
+ */
+export function setPackSlots(slots: number | undefined): number | undefined {
+  const before = packSlots;
+  packSlots = slots === undefined ? undefined : Math.max(2, slots);
+  return before;
 }
 
 /** For tests: whether the caller claims tasks too (default true); returns the previous value. */

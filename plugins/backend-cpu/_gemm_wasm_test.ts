@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { supportsKernel } from "./_gemm_kernel.ts";
-import { gemmWasm, setCallerRunsTasks, threadStats, type WasmGemmSettings } from "./_gemm_wasm.ts";
+import {
+  gemmWasm,
+  setCallerRunsTasks,
+  setPackSlots,
+  threadStats,
+  type WasmGemmSettings,
+} from "./_gemm_wasm.ts";
 
 /** C = op(A)·op(B) (+ C) in float64, from the definition. */
 function naive(
@@ -80,6 +86,10 @@ function settings(relaxed: boolean, threads: number, flags: number, offsets: boo
     offsetA: offsets ? 3 : 0,
     offsetB: offsets ? 5 : 0,
     offsetC: offsets ? 7 : 0,
+    batch: 1,
+    strideA: 0,
+    strideB: 0,
+    strideC: 0,
   };
 }
 
@@ -125,6 +135,77 @@ Deno.test("gemmWasm() on a worker alone matches a triple loop", async () => {
   }
 });
 
+/**
+ * Runs gemmWasm on a batch of random products `stride` apart (with gaps, offsets as in `s`) and
+ * compares each product with `naive`, and the gaps with their old values.
+ */
+function checkBatch(m: number, n: number, k: number, s: WasmGemmSettings): void {
+  const a = random(s.offsetA + (s.batch - 1) * s.strideA + m * k + 3),
+    b = random(s.offsetB + (s.batch - 1) * s.strideB + k * n + 2),
+    c = random(s.offsetC + (s.batch - 1) * s.strideC + m * n + 5);
+  const want = c.slice();
+  for (let i = 0; i < s.batch; i++) {
+    const single = { ...s, offsetA: s.offsetA + i * s.strideA, offsetB: s.offsetB + i * s.strideB };
+    want.set(
+      naive(m, n, k, a, b, c, { ...single, offsetC: s.offsetC + i * s.strideC }),
+      s.offsetC + i * s.strideC,
+    );
+  }
+  assert.ok(gemmWasm(m, n, k, a, b, c, s));
+  const label = `${m}×${n}×${k} ${JSON.stringify(s)}`;
+  for (let i = 0; i < c.length; i++) {
+    assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
+  }
+}
+
+function batchSettings(m: number, n: number, k: number, flags: number, batch: number): WasmGemmSettings {
+  return {
+    ...settings(true, 2, flags, true),
+    batch,
+    strideA: m * k + 1,
+    strideB: flags & 1 ? 0 : k * n,
+    strideC: m * n + 3,
+  };
+}
+
+// The default packing slots, and 2 and 3: products then share slots, a pack task waiting for the
+// slot's previous product to be computed.
+for (const slots of [undefined, 2, 3]) {
+  Deno.test(`gemmWasm() runs a batch as one job, every product's tasks on a worker alone (slots: ${slots})`, async () => {
+    await workerReady(true);
+    const before = setCallerRunsTasks(false), beforeSlots = setPackSlots(slots);
+    try {
+      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [6, 25, 500], [40, 33, 70]]) {
+        for (let flags = 0; flags < 8; flags++) {
+          const [caller, worker] = threadStats(true).done;
+          checkBatch(m, n, k, batchSettings(m, n, k, flags, 5));
+          const after = threadStats(true).done;
+          assert.equal(after[0], caller, "the caller ran tasks");
+          // A pack task and a compute task per product at least.
+          assert.ok(after[1] >= worker + 10, "the worker ran fewer tasks than the batch has");
+        }
+      }
+    } finally {
+      setCallerRunsTasks(before);
+      setPackSlots(beforeSlots);
+    }
+  });
+
+  Deno.test(`gemmWasm() runs a batch on one thread, and on the caller and a worker (slots: ${slots})`, async () => {
+    const beforeSlots = setPackSlots(slots);
+    try {
+      for (let flags = 0; flags < 8; flags++) {
+        checkBatch(13, 17, 29, { ...batchSettings(13, 17, 29, flags, 4), threads: 1 });
+        checkBatch(5, 17, 29, { ...batchSettings(5, 17, 29, flags, 7), threads: 1 });
+      }
+      await workerReady(true);
+      for (let flags = 0; flags < 8; flags++) checkBatch(70, 49, 96, batchSettings(70, 49, 96, flags, 16));
+    } finally {
+      setPackSlots(beforeSlots);
+    }
+  });
+}
+
 Deno.test("gemmWasm() with the caller and a worker sharing tasks matches a triple loop", async () => {
   await workerReady(true);
   for (let flags = 0; flags < 8; flags++) check(130, 250, 70, settings(true, 2, flags, true));
@@ -135,7 +216,7 @@ Deno.test("gemmWasm() workers do not keep a finished process alive", async () =>
   const script = `
     import { gemmWasm, threadStats } from ${JSON.stringify(new URL("./_gemm_wasm.ts", import.meta.url).href)};
     const s = { relaxed: false, threads: 2, transposeA: false, transposeB: false, accumulate: false,
-      offsetA: 0, offsetB: 0, offsetC: 0 };
+      offsetA: 0, offsetB: 0, offsetC: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
     const x = new Float32Array(256 * 256).fill(1), y = new Float32Array(256 * 256);
     gemmWasm(256, 256, 256, x, x, y, s);
     while (threadStats(false).ready < 1) await new Promise((r) => setTimeout(r, 5));

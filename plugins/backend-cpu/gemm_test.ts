@@ -8,6 +8,7 @@ import {
   setCpuKernels,
   setCpuThreads,
 } from "./gemm.ts";
+import { allocate, release } from "./memory.ts";
 
 /** C = op(A)·op(B) (+ C) in float64, from the definition. */
 function naive(
@@ -121,6 +122,158 @@ Deno.test("gemm() rejects bad sizes and short arrays with RangeError", () => {
   assert.throws(() => gemm(2, 3, 3, x, x, x, { offsetA: 1 }), /a holds 6 values/);
   assert.throws(() => gemm(2, 3, 2, x, x, x, { transposeB: true, offsetB: -1 }), /b holds 6 values/);
   assert.throws(() => gemm(3, 3, 1, x, x, x), /c holds 6 values, too few for \[3, 3\]/);
+});
+
+/** Where a batched case keeps A, B and C: in the kernels' memory (`allocate`) or plain arrays. */
+type Storage = "plain" | "memory" | "mixed";
+
+/** Random values, in the kernels' memory or in a plain array. */
+function operand(length: number, inMemory: boolean): Float32Array {
+  const x = inMemory ? allocate(length) : new Float32Array(length);
+  x.set(random(length));
+  return x;
+}
+
+/**
+ * Runs `f` on a batch and compares with the batch's products as separate unbatched `gemmTs` calls:
+ * every value of C within 1e-5·(k + 1), every value outside the products (gaps, guards) unchanged.
+ */
+function checkBatched(f: Gemm, m: number, n: number, k: number, o: GemmOptions, storage: Storage): void {
+  const batch = o.batch ?? 1, [oa, ob, oc] = [o.offsetA ?? 0, o.offsetB ?? 0, o.offsetC ?? 0];
+  const [sa, sb, sc] = [o.strideA ?? m * k, o.strideB ?? k * n, o.strideC ?? m * n];
+  const a = operand(oa + (batch - 1) * sa + m * k + 3, storage !== "plain");
+  const b = operand(ob + (batch - 1) * sb + k * n + 2, storage === "memory");
+  const c = operand(oc + (batch - 1) * sc + m * n + 5, storage !== "plain");
+  try {
+    const want = Float32Array.from(c), inside = new Uint8Array(c.length);
+    for (let i = 0; i < batch; i++) {
+      const single = { ...o, batch: 1, offsetA: oa + i * sa, offsetB: ob + i * sb, offsetC: oc + i * sc };
+      delete single.strideA, delete single.strideB, delete single.strideC;
+      gemmTs(m, n, k, a, b, want, single);
+      inside.fill(1, oc + i * sc, oc + i * sc + m * n);
+    }
+    f(m, n, k, a, b, c, o);
+    const label = `${m}×${n}×${k} ${storage} ${JSON.stringify(o)}`;
+    for (let i = 0; i < c.length; i++) {
+      if (inside[i]) {
+        assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
+      } else {
+        assert.equal(c[i], want[i], `${label}: wrote C[${i}] outside the products`);
+      }
+    }
+  } finally {
+    for (const x of [a, b, c]) release(x);
+  }
+}
+
+/** Odd sizes, the Winograd-like `[64, 96]·[96, 49]`, and shapes that a single product runs as ROWS or DOT. */
+const BATCH_SHAPES: [number, number, number, number][] = [
+  [7, 13, 49, 1],
+  [7, 13, 49, 3],
+  [13, 97, 7, 16],
+  [49, 7, 97, 3],
+  [33, 32, 20, 3], // n a multiple of 8: C in place when it is a view
+  [3, 37, 257, 3], // a single product would run as ROWS
+  [6, 25, 500, 3], // with transposeB, a single product would run as DOT
+  [64, 96, 49, 16],
+];
+
+/** Every transpose and accumulate; each with default strides, and with offsets and other strides. */
+function forEachBatchOption(
+  m: number,
+  n: number,
+  k: number,
+  batch: number,
+  run: (o: GemmOptions) => void,
+): void {
+  for (let flags = 0; flags < 8; flags++) {
+    const o = {
+      transposeA: (flags & 1) !== 0,
+      transposeB: (flags & 2) !== 0,
+      accumulate: (flags & 4) !== 0,
+      batch,
+    };
+    run(o);
+    // Gaps between the products, one A for all of them (or B), overlapping A (or B).
+    const shared = flags & 1 ? { strideA: 0, strideB: k * n + 5 } : { strideA: m * k + 7, strideB: 0 };
+    run({ ...o, offsetA: 3, offsetB: 5, offsetC: 2, strideC: m * n + 9, ...shared });
+    run({ ...o, offsetB: 1, strideA: Math.max(0, m * k - 5), strideB: Math.ceil(k * n / 2), strideC: m * n });
+  }
+}
+
+Deno.test("gemmTs() with batch matches separate calls, for every transpose, accumulate and stride", () => {
+  for (const [m, n, k, batch] of BATCH_SHAPES) {
+    forEachBatchOption(m, n, k, batch, (o) => checkBatched(gemmTs, m, n, k, o, "plain"));
+  }
+});
+
+for (const kernels of ["ts", "wasm"] as CpuKernels[]) {
+  // The TypeScript kernels run on one thread, and `allocate` gives them plain arrays.
+  for (const threads of kernels === "ts" ? [1] : [1, 2]) {
+    Deno.test(`gemm() with batch, "${kernels}" kernels on ${threads} thread(s), matches separate calls`, () => {
+      const before = setCpuKernels(kernels);
+      const beforeThreads = setCpuThreads(threads);
+      try {
+        for (const [m, n, k, batch] of BATCH_SHAPES) {
+          for (const storage of (kernels === "ts" ? ["plain"] : ["plain", "memory", "mixed"]) as Storage[]) {
+            forEachBatchOption(m, n, k, batch, (o) => checkBatched(gemm, m, n, k, o, storage));
+          }
+        }
+      } finally {
+        setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+        setCpuThreads(beforeThreads);
+      }
+    });
+  }
+}
+
+Deno.test("gemm() with batch runs Winograd's products: 16 × [384, 384]·[384, 49] and 36 × [256, 96]·[96, 196]", () => {
+  const beforeThreads = setCpuThreads(2);
+  try {
+    for (const storage of ["memory", "plain"] as Storage[]) {
+      checkBatched(gemm, 384, 49, 384, { batch: 16 }, storage);
+      checkBatched(gemm, 256, 196, 96, { batch: 36, accumulate: true }, storage);
+    }
+  } finally {
+    setCpuThreads(beforeThreads);
+  }
+});
+
+Deno.test("gemm() with batch and k = 0 zeroes each product's C, leaving the gaps", () => {
+  const c = new Float32Array([1, 2, 3, 4, 5, 6, 7]);
+  gemm(1, 2, 0, new Float32Array(0), new Float32Array(0), c, { batch: 2, offsetC: 1, strideC: 3 });
+  assert.deepEqual([...c], [1, 0, 0, 4, 0, 0, 7]);
+});
+
+Deno.test("gemm() rejects a bad batch, bad strides and arrays too short for the batch with RangeError", () => {
+  const x = new Float32Array(8), y = new Float32Array(100);
+  assert.throws(() => gemm(2, 2, 2, x, x, x, { batch: 0 }), /batch is 0; it must be a positive integer/);
+  assert.throws(() => gemm(2, 2, 2, x, x, x, { batch: 1.5 }), RangeError);
+  assert.throws(() => gemm(1, 1, 1, x, x, x, { batch: 2, strideA: -1 }), /strideA is -1/);
+  assert.throws(() => gemm(1, 1, 1, x, x, x, { batch: 2, strideB: 0.5 }), /strideB is 0.5/);
+  assert.throws(
+    () => gemm(2, 2, 2, x, y, y, { batch: 3 }),
+    /a holds 8 values, too few for 3 × \[2, 2\] 4 apart from offset 0/,
+  );
+  assert.throws(
+    () => gemm(1, 2, 2, x, x, y, { batch: 2, offsetB: 1, strideA: 0 }),
+    /b holds 8 values, too few for 2 × \[2, 2\] 4 apart from offset 1/,
+  );
+  assert.throws(
+    () => gemm(1, 2, 2, x, x, x, { batch: 5, strideA: 0, strideB: 0 }),
+    /c holds 8 values, too few for 5 × \[1, 2\] 2 apart/,
+  );
+  assert.throws(
+    () => gemm(2, 2, 1, x, x, x, { batch: 2, strideA: 0, strideB: 0, strideC: 3 }),
+    /strideC is 3, so the 2 products' \[2, 2\] blocks of c overlap; use strideC ≥ 4/,
+  );
+  const c = new Float32Array(4);
+  gemm(1, 1, 2, new Float32Array([1, 2]), new Float32Array([3, 4, 5, 6]), c, {
+    batch: 2,
+    strideA: 0,
+    strideC: 3,
+  });
+  assert.deepEqual([...c], [11, 0, 0, 17]);
 });
 
 Deno.test("setCpuKernels() and setCpuThreads() validate and return the previous settings", () => {

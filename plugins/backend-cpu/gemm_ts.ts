@@ -13,9 +13,40 @@ import type { GemmOptions } from "./gemm.ts";
 
 const COLUMN_BLOCK = 512;
 
+/** The batch of a `gemm` call: products, and floats between consecutive products' A, B and C. */
+export interface GemmBatch {
+  batch: number;
+  strideA: number;
+  strideB: number;
+  strideC: number;
+}
+
+/**
+ * Resolves the batch options of `gemm` into `into` (reused, so that a call allocates nothing): one
+ * product by default, products `m·k`, `k·n` and `m·n` floats apart (one after the other).
+ *
+ * @returns `into`.
+ */
+export function resolveBatch(
+  m: number,
+  n: number,
+  k: number,
+  options: GemmOptions,
+  into: GemmBatch,
+): GemmBatch {
+  into.batch = options.batch ?? 1;
+  into.strideA = options.strideA ?? m * k;
+  into.strideB = options.strideB ?? k * n;
+  into.strideC = options.strideC ?? m * n;
+  return into;
+}
+
+const batchOfCall: GemmBatch = { batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+
 /**
  * Computes `C = op(A) · op(B)` (or `C += …`) for row-major float32 matrices, C being `[m, n]`, in
- * plain TypeScript on this thread. Same contract as `gemm`, minus its argument checks.
+ * plain TypeScript on this thread; with `batch`, one product after the other. Same contract as
+ * `gemm`, minus its argument checks.
  *
  * @param m Rows of C.
  * @param n Columns of C.
@@ -23,7 +54,7 @@ const COLUMN_BLOCK = 512;
  * @param a A's values.
  * @param b B's values.
  * @param c C's values, written in place.
- * @param options Transposes, accumulation and offsets.
+ * @param options Transposes, accumulation, offsets, batch and strides.
  * @returns Nothing; C is written in place.
  * @throws Never; out-of-range reads yield NaN (use `gemm` for checked arguments).
  * @example 2×2 times 2×2
@@ -44,9 +75,27 @@ export function gemmTs(
   c: Float32Array,
   options: GemmOptions = {},
 ): void {
+  const { batch, strideA, strideB, strideC } = resolveBatch(m, n, k, options, batchOfCall);
+  const offA = options.offsetA ?? 0, offB = options.offsetB ?? 0, offC = options.offsetC ?? 0;
+  for (let i = 0; i < batch; i++) {
+    gemmOne(m, n, k, a, b, c, options, offA + i * strideA, offB + i * strideB, offC + i * strideC);
+  }
+}
+
+/** One product of `gemmTs`, its operands at the offsets given. */
+function gemmOne(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  options: GemmOptions,
+  offA: number,
+  offB: number,
+  offC: number,
+): void {
   const { transposeA = false, transposeB = false, accumulate = false } = options;
-  let offA = options.offsetA ?? 0;
-  const offB = options.offsetB ?? 0, offC = options.offsetC ?? 0;
   if (!accumulate) c.fill(0, offC, offC + m * n);
   if (m === 0 || n === 0 || k === 0) return;
   if (transposeB) {

@@ -1,25 +1,27 @@
 /**
- * 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, 2016): each
- * 2×2 block of outputs costs 16 multiplications per input channel instead of 36. Every step is a
- * call of this package's WebAssembly kernels on views of their memory:
+ * 3×3 and 5×5 stride-1 convolution by Winograd's minimal filtering F(m×m, r×r) (Lavin and Gray,
+ * 2016), m = 2 for both (`TILE_OUTPUTS`): each m×m block of outputs costs n² = (m + r − 1)²
+ * multiplications per input channel instead of m²·r² (16 instead of 36 for 3×3, 36 instead of 100
+ * for 5×5). The matrices come from the Toom-Cook construction (`_toom_cook.ts`). Every step is a call
+ * of this package's WebAssembly kernels on views of their memory:
  *
- * 1. the image is copied into zero-padded planes whose size is a whole number of 2×2 tiles (+2);
- * 2. `im2col` cuts each plane into overlapping 4×4 patches (stride 2), one column per tile, the
- *    planes taken as images so that patch value (p, q) of every channel and tile lies in row p·4 + q;
- * 3. one `gemm` applies the input transform `Bᵀ·d·B` to all patches at once (a 16 × 16 matrix, the
- *    Kronecker product of Bᵀ with itself), giving for each of the 16 points ξ a `[channels, tiles]`
- *    matrix V_ξ;
- * 4. one `gemm` transforms the filters, `G·g·Gᵀ` (16 × 9), into `[filters, channels]` matrices U_ξ;
- * 5. 16 `gemm`s M_ξ = U_ξ·V_ξ `[filters, tiles]`;
- * 6. one `gemm` applies the output transform `Aᵀ·M·A` (4 × 16) and `col2im` puts each tile's 2×2
- *    outputs in place; the planes are cropped into `y`.
+ * 1. the image is copied into zero-padded planes whose size is a whole number of m×m tiles (+r − 1);
+ * 2. `im2col` cuts each plane into overlapping n×n patches (stride m), one column per tile, the
+ *    planes taken as images so that patch value (p, q) of every channel and tile lies in row p·n + q;
+ * 3. the input transform `Bᵀ·d·B` of every column (`winogradIn${r}` of `_winograd_kernel.ts`, four
+ *    columns per step), giving for each of the n² points ξ a `[channels, tiles]` matrix V_ξ;
+ * 4. one `gemm` transforms the filters, `G·g·Gᵀ` (n² × r², the Kronecker square of G), into
+ *    `[filters, channels]` matrices U_ξ;
+ * 5. the n² products M_ξ = U_ξ·V_ξ `[filters, tiles]`, one batched `gemm`;
+ * 6. the output transform `Aᵀ·M·A` (`winogradOut${r}`) and `col2im` put each tile's m×m outputs in
+ *    place; the planes are cropped into `y`.
  *
- * The transformed filters of a weight tensor seen a second time are kept (a weight's storage never
- * changes), for the 16 most recent weights: inference then skips step 4.
+ * (Steps 3 and 6 fall back to a `gemm` by the Kronecker square when the columns are not a multiple
+ * of four.) The transformed filters of a weight tensor seen a second time are kept (a weight's
+ * storage never changes), for the 16 most recent weights: inference then skips step 4.
  *
- * It pays only for many channels and filters (AlexNet's conv3–5: 256–384 of each on 13×13), where
- * the products dominate, and then by about a tenth; the caller keeps im2col and one `gemm` for the
- * rest.
+ * It pays for many channels and filters (AlexNet's conv2–5), where the products dominate; the
+ * caller keeps im2col and one `gemm` for the rest.
  * @module
  */
 import { gemm } from "./gemm.ts";
@@ -27,11 +29,21 @@ import { col2im, type ConvolveOptions, gemmWorkspace, im2col } from "./im2col.ts
 import { kernelHolding } from "./_gemm_wasm.ts";
 import { allocate, release } from "./memory.ts";
 import { settings } from "./_settings.ts";
+import { toomCook } from "./_toom_cook.ts";
+import { transformName, WINOGRAD_SHAPES, type WinogradExports } from "./_winograd_kernel.ts";
 
-/** Bᵀ, G and Aᵀ of F(2×2, 3×3). */
-const BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
-const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-const AT = [[1, 1, 1, 0], [0, 1, -1, -1]];
+/**
+ * A Winograd transform F(m×m, r×r): the Kronecker squares of Bᵀ (input, n² × n²), G (filter,
+ * n² × r²) and Aᵀ (output, m² × n²), n = m + r − 1.
+ */
+interface Transform {
+  readonly m: number;
+  readonly r: number;
+  readonly n: number;
+  readonly input: Float32Array;
+  readonly filter: Float32Array;
+  readonly output: Float32Array;
+}
 
 /** The Kronecker product L ⊗ L as a row-major `[rows², cols²]` matrix: (i, j), (p, q) → L[i][p]·L[j][q]. */
 function kron(l: number[][]): Float32Array {
@@ -47,10 +59,35 @@ function kron(l: number[][]): Float32Array {
   return out;
 }
 
-const INPUT_TRANSFORM = kron(BT), FILTER_TRANSFORM = kron(G), OUTPUT_TRANSFORM = kron(AT);
+const transforms = new Map<string, Transform>();
 
-/** Transformed filters by weight storage: the filter range they cover, and the block once kept. */
-const transformed = new Map<Float32Array, { readonly key: string; u?: Float32Array }>();
+/** The transform F(m×m, r×r), built on first use. */
+function transformFor(m: number, r: number): Transform {
+  let t = transforms.get(`${m}x${r}`);
+  if (!t) {
+    const { at, g, bt } = toomCook(m, r);
+    t = { m, r, n: m + r - 1, input: kron(bt), filter: kron(g), output: kron(at) };
+    transforms.set(`${m}x${r}`, t);
+  }
+  return t;
+}
+
+/**
+ * Outputs per tile side for an `oh × ow` output of an r × r kernel: the m of `WINOGRAD_SHAPES` with
+ * the fewest multiplications (n² per tile times the tiles, whole tiles covering the output).
+ */
+function cheapestTile(r: number, oh: number, ow: number): number {
+  let best = 0, bestCost = Infinity;
+  for (const [m, rr] of WINOGRAD_SHAPES) {
+    if (rr !== r) continue;
+    const n = m + r - 1, cost = n * n * Math.ceil(oh / m) * Math.ceil(ow / m);
+    if (cost < bestCost) [best, bestCost] = [m, cost];
+  }
+  return best;
+}
+
+/** Transformed filters by weight storage: the transform and filter range they cover, and the block once kept. */
+const transformedFilters = new Map<Float32Array, { readonly key: string; u?: Float32Array }>();
 /** Weights whose transformed filters are kept. */
 const KEPT_WEIGHTS = 16;
 
@@ -59,56 +96,61 @@ const KEPT_WEIGHTS = 16;
  * for this weight storage and range, kept in a block of their own from the second on.
  */
 function filterTransform(
+  t: Transform,
   w: Float32Array,
   filter0: number,
   filters: number,
   channels: number,
   scratch: Float32Array,
 ): Float32Array {
-  const key = `${filter0},${filters},${channels}`;
-  const seen = transformed.get(w);
+  const key = `${t.m},${t.r},${filter0},${filters},${channels}`;
+  const seen = transformedFilters.get(w);
   if (seen?.key === key && seen.u) return seen.u;
   let u = scratch;
   if (seen?.key === key) {
-    u = allocate(16 * filters * channels);
+    u = allocate(t.n * t.n * filters * channels);
     seen.u = u;
   } else {
     if (seen?.u) release(seen.u);
-    transformed.delete(w);
-    transformed.set(w, { key });
-    if (transformed.size > KEPT_WEIGHTS) {
-      const [oldest, entry] = transformed.entries().next().value!;
+    transformedFilters.delete(w);
+    transformedFilters.set(w, { key });
+    if (transformedFilters.size > KEPT_WEIGHTS) {
+      const [oldest, entry] = transformedFilters.entries().next().value!;
       if (entry.u) release(entry.u);
-      transformed.delete(oldest);
+      transformedFilters.delete(oldest);
     }
   }
-  gemm(16, filters * channels, 9, FILTER_TRANSFORM, w, u, {
+  gemm(t.n * t.n, filters * channels, t.r * t.r, t.filter, w, u, {
     transposeB: true,
-    offsetB: filter0 * channels * 9,
+    offsetB: filter0 * channels * t.r * t.r,
   });
   return u;
 }
 
 /**
- * Fewest channels and filters for which `convolveWinograd` runs. Measured on 13×13 planes, two
- * threads, median of 40 calls each interleaved with im2col + `gemm`: 384→384 channels 8.99 ms
- * against 10.08, 384→256 4.79 against 5.32, 256→384 7.21 against 6.73 (a tie within noise); its 16
- * products of `[filters, channels]` by `[channels, 49 tiles]` run at about half the GEMM's peak.
+ * Fewest channels and filters for which `convolveWinograd` runs, by kernel size. Measured on 13×13
+ * planes, two threads, median of 40 calls each interleaved with im2col + `gemm`: 384→384 channels
+ * 8.99 ms against 10.08, 384→256 4.79 against 5.32, 256→384 7.21 against 6.73 (a tie within
+ * noise); its 16 products of `[filters, channels]` by `[channels, 49 tiles]` run at about half the
+ * GEMM's peak.
  */
-const WINOGRAD_MIN_CHANNELS = 256;
-/** Most images per call: each image runs 16 products of its own. */
+const MIN_CHANNELS: ReadonlyMap<number, number> = new Map([[3, 256], [5, 64]]);
+/** Most images per call: each image runs products of its own. */
 const WINOGRAD_MAX_IMAGES = 4;
 
 /**
- * Convolves like `convolve` (same options and result), by F(2×2, 3×3), where that pays: a 3×3
- * kernel with stride and dilation 1, at least 256 channels and 256 filters, at most 4 images, the
- * `"wasm"` kernels, and `x` and `y` in the kernels' memory (storage from `allocate`). Otherwise it
- * does nothing and returns false.
+ * Convolves like `convolve` (same options and result), by F(m×m, r×r), where that pays: a 3×3 or
+ * 5×5 kernel with stride and dilation 1, enough channels and filters (256 for 3×3, 64 for 5×5), at
+ * most 4 images, the `"wasm"` kernels, and `x` and `y` in the kernels' memory (storage from
+ * `allocate`). Otherwise it does nothing and returns false.
  *
  * @param x The NCHW input's values.
- * @param w Filters `[·, channels, 3, 3]`.
+ * @param w Filters `[·, channels, r, r]`.
  * @param options The geometry, the filters and the output.
+ * @param tileOutputs m, the outputs per tile side (2, 3 or 4); by default the one with the fewest
+ *   multiplications for the output's size.
  * @returns Whether it ran.
+ * @throws {RangeError} If `tileOutputs` is given and has no transform kernels for this kernel size.
  * @example Too few channels: left to the other paths
  * ```ts
  * import { convolveWinograd } from "@cnnlab/backend-cpu/winograd";
@@ -118,7 +160,12 @@ const WINOGRAD_MAX_IMAGES = 4;
  * assert.equal(convolveWinograd(new Float32Array(16), new Float32Array(9), options), false);
  * ```
  */
-export function convolveWinograd(x: Float32Array, w: Float32Array, options: ConvolveOptions): boolean {
+export function convolveWinograd(
+  x: Float32Array,
+  w: Float32Array,
+  options: ConvolveOptions,
+  tileOutputs?: number,
+): boolean {
   const { images, channels, height, width, y, filters } = options;
   const [kh, kw] = options.kernel, [sh, sw] = options.stride ?? [1, 1], [dh, dw] = options.dilation ?? [1, 1];
   const [ph, pw] = options.padding ?? [0, 0];
@@ -126,28 +173,38 @@ export function convolveWinograd(x: Float32Array, w: Float32Array, options: Conv
     channel0 = options.channel0 ?? 0,
     xChannels = options.xChannels ?? channels;
   const filter0 = options.filter0 ?? 0, yChannels = options.yChannels ?? filters;
-  const oh = height + 2 * ph - 2, ow = width + 2 * pw - 2;
+  const r = kh, oh = height + 2 * ph - r + 1, ow = width + 2 * pw - r + 1;
+  const least = MIN_CHANNELS.get(r);
   if (
-    settings.kernels !== "wasm" || kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1 ||
-    channels < WINOGRAD_MIN_CHANNELS || filters < WINOGRAD_MIN_CHANNELS || images > WINOGRAD_MAX_IMAGES ||
+    settings.kernels !== "wasm" || least === undefined || kw !== r || sh !== 1 || sw !== 1 || dh !== 1 ||
+    dw !== 1 || channels < least || filters < least || images > WINOGRAD_MAX_IMAGES ||
     oh < 1 || ow < 1 || x.length < (image0 + images) * xChannels * height * width ||
-    w.length < (filter0 + filters) * channels * 9 || y.length < (image0 + images) * yChannels * oh * ow
+    w.length < (filter0 + filters) * channels * r * r || y.length < (image0 + images) * yChannels * oh * ow
   ) return false;
-  const tY = Math.ceil(oh / 2), tX = Math.ceil(ow / 2), tiles = tY * tX;
-  const hp = 2 * tY + 2, wp = 2 * tX + 2;
-  const [padded, cols, v, scratchU, m, z, out] = gemmWorkspace([
+  if (tileOutputs !== undefined && !WINOGRAD_SHAPES.some(([m, rr]) => m === tileOutputs && rr === r)) {
+    throw new RangeError(
+      `Cannot convolve by Winograd F(${tileOutputs}×${tileOutputs}, ${r}×${r}): there are transforms for ${
+        WINOGRAD_SHAPES.filter(([, rr]) => rr === r).map(([m]) => m).join(", ")
+      } outputs per tile side; leave tileOutputs out to choose`,
+    );
+  }
+  const t = transformFor(tileOutputs ?? cheapestTile(r, oh, ow), r), { m, n } = t, points = n * n;
+  const tY = Math.ceil(oh / m), tX = Math.ceil(ow / m), tiles = tY * tX;
+  const hp = m * tY + r - 1, wp = m * tX + r - 1;
+  const [padded, cols, v, scratchU, products, z, out] = gemmWorkspace([
     channels * hp * wp,
-    16 * channels * tiles,
-    16 * channels * tiles,
-    16 * filters * channels,
-    16 * filters * tiles,
-    4 * filters * tiles,
-    filters * 4 * tiles,
+    points * channels * tiles,
+    points * channels * tiles,
+    points * filters * channels,
+    points * filters * tiles,
+    m * m * filters * tiles,
+    filters * m * m * tiles,
   ]);
   const kernel = kernelHolding([x, y, padded, out]);
   if (!kernel) return false;
-  // U_ξ = (G·g·Gᵀ)_ξ for every filter and channel: [16, filters·channels].
-  const u = filterTransform(w, filter0, filters, channels, scratchU);
+  const wino = kernel as unknown as WinogradExports;
+  // U_ξ = (G·g·Gᵀ)_ξ for every filter and channel: [n², filters·channels].
+  const u = filterTransform(t, w, filter0, filters, channels, scratchU);
   for (let b = image0; b < image0 + images; b++) {
     padded.fill(0);
     for (let c = 0; c < channels; c++) {
@@ -160,29 +217,35 @@ export function convolveWinograd(x: Float32Array, w: Float32Array, options: Conv
       channels: 1,
       height: hp,
       width: wp,
-      kernel: [4, 4],
-      stride: [2, 2],
+      kernel: [n, n],
+      stride: [m, m],
     });
-    gemm(16, channels * tiles, 16, INPUT_TRANSFORM, cols, v);
-    for (let xi = 0; xi < 16; xi++) {
-      gemm(filters, tiles, channels, u, v, m, {
-        offsetA: xi * filters * channels,
-        offsetB: xi * channels * tiles,
-        offsetC: xi * filters * tiles,
-      });
-    }
-    gemm(4, filters * tiles, 16, OUTPUT_TRANSFORM, m, z);
+    const columns = channels * tiles;
+    if (columns % 4 === 0) {
+      wino[transformName("In", m, r)](cols.byteOffset, v.byteOffset, columns / 4, columns * 4, columns * 4);
+    } else gemm(points, columns, points, t.input, cols, v);
+    gemm(filters, tiles, channels, u, v, products, { batch: points });
+    const outputs = filters * tiles;
+    if (outputs % 4 === 0) {
+      wino[transformName("Out", m, r)](
+        products.byteOffset,
+        z.byteOffset,
+        outputs / 4,
+        outputs * 4,
+        outputs * 4,
+      );
+    } else gemm(m * m, outputs, points, t.output, products, z);
     col2im(z, out, {
       images: filters,
       channels: 1,
-      height: 2 * tY,
-      width: 2 * tX,
-      kernel: [2, 2],
-      stride: [2, 2],
+      height: m * tY,
+      width: m * tX,
+      kernel: [m, m],
+      stride: [m, m],
     });
     for (let f = 0; f < filters; f++) {
       const dst = y.byteOffset + ((b * yChannels + filter0 + f) * oh * ow) * 4;
-      kernel.copy(dst, out.byteOffset + f * 4 * tiles * 4, oh, ow, ow * 4, 2 * tX * 4);
+      kernel.copy(dst, out.byteOffset + f * m * m * tiles * 4, oh, ow, ow * 4, m * tX * 4);
     }
   }
   return true;

@@ -19,8 +19,12 @@
  *   slot s and `COMPUTED_SLOTS + s` the compute tasks, over the products that used it: a compute
  *   task waits until its product's panels are packed, a pack task until the slot's previous
  *   product is computed. With at least 2 slots a task waits only on tasks numbered before it, so
- *   the job cannot deadlock; a thread whose task throws sets `FAILED`, which ends the waits. Product i's raw operands start at `RAW_A` / `RAW_B` plus i times `RAW_A_STEP` /
- *   `RAW_B_STEP`, its C at `C_BASE + i·C_STEP` (all in bytes).
+ *   the job cannot deadlock; a thread whose task throws sets `FAILED`, which ends the waits.
+ *   Product i's raw operands start at `RAW_A` / `RAW_B` plus i times `RAW_A_STEP` / `RAW_B_STEP`,
+ *   its C at `C_BASE + i·C_STEP` (all in bytes). With A packed once before the job (`packGemmA`
+ *   and `gemmPacked` of `gemm.ts`) a product has no pack-A tasks and reads its A panels at
+ *   `A_BASE + i·PREPACKED_A_STEP` (then `A_STEP` is 0; the slots hold B panels only, and with B
+ *   read in place a product has no pack tasks at all).
  * - `DOT` (A·Bᵀ with a long depth): task t runs `dot` over depth chunk t into its own partial C;
  *   the caller adds the partials up.
  * - `UNFOLD` / `FOLD` (im2col / col2im): task t runs `unfold` / `fold` on a chunk of zero-padded
@@ -174,7 +178,12 @@ export const BATCH = DONE + MAX_WORKERS + 1,
   TASKS_EACH = BATCH + 7,
   SLOTS = BATCH + 8,
   PACKED_SLOTS = BATCH + 9,
-  COMPUTED_SLOTS = PACKED_SLOTS + MAX_SLOTS;
+  COMPUTED_SLOTS = PACKED_SLOTS + MAX_SLOTS,
+  /**
+   * PANELS with A packed before the job (`gemmPacked`): bytes between consecutive products' A
+   * panels from `A_BASE` (then `PACK_A_TASKS` and `A_STEP` are 0); 0 when A is packed into slots.
+   */
+  PREPACKED_A_STEP = COMPUTED_SLOTS + MAX_SLOTS;
 
 /** Mailbox states. */
 export const IDLE = 0, POSTED = 1, RUNNING = 2, QUIT = 3;
@@ -502,7 +511,8 @@ function runPanelTask(kernel: KernelExports, ctrl: Int32Array, i: number, slot: 
   const last = p1 === mPanels ? ctrl[LAST_ROWS] : mr;
   // B is read in place (product i's raw B) when it has no pack tasks.
   const packedB = ctrl[PACK_TASKS_EACH] > ctrl[PACK_A_TASKS];
-  const a = (ctrl[A_BASE] >>> 0) + slot * (ctrl[A_STEP] >>> 0) + p0 * apStride;
+  const a = (ctrl[A_BASE] >>> 0) + slot * (ctrl[A_STEP] >>> 0) + i * (ctrl[PREPACKED_A_STEP] >>> 0) +
+    p0 * apStride;
   const b = q0 * bpStride +
     (packedB
       ? (ctrl[B_BASE] >>> 0) + slot * (ctrl[B_STEP] >>> 0)

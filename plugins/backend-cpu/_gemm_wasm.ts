@@ -14,6 +14,9 @@
  * `foldWasm`), the implicit-GEMM convolution (`convWasm`) and its filter gradient (`convGradWasm`).
  * Memory layout: the control block, then the caller's workspace (`workspaceWasm`: views that
  * `gemmWasm` reads and writes in place), then each call's own data.
+ *
+ * A that many calls share (Winograd's transformed filters) can be packed once into a block of the
+ * memory (`packAWasm`) and read in place by later jobs (`gemmPackedWasm`), which then pack only B.
  * @module
  */
 import { gemmKernelBytes, KERNEL_SHAPES, MAX_PAGES } from "./_gemm_kernel.ts";
@@ -91,6 +94,7 @@ import {
   PLANES,
   POS_CHUNK,
   POSTED,
+  PREPACKED_A_STEP,
   QUIT,
   RAW_A,
   RAW_A_STEP,
@@ -391,6 +395,80 @@ export function gemmWasm(
   return true;
 }
 
+/** What `packAWasm` packs: op(A) of each product of a batch, as in `WasmGemmSettings`. */
+export interface WasmPackASettings {
+  readonly relaxed: boolean;
+  readonly transposeA: boolean;
+  readonly offsetA: number;
+  readonly batch: number;
+  readonly strideA: number;
+}
+
+/**
+ * Bytes of one product's packed A for the flavour: `⌈m / mr⌉` panels of `[k, mr]` floats (see
+ * `_gemm_kernel.ts`), the last one zero past row m.
+ */
+export function packedABytes(relaxed: boolean, m: number, k: number): number {
+  const mr = engineFor(relaxed).mr;
+  return Math.ceil(m / mr) * mr * k * 4;
+}
+
+/**
+ * Packs op(A) of every product of the batch into `into`, a block of the flavour's memory (from
+ * `allocateWasm`), product i at `i · packedABytes(…)` bytes, with the kernel's `packA` on the
+ * calling thread; an A that is not a view of the memory is copied in first, one product at a time.
+ * Returns false, doing nothing, when `into` is not such a block or too short, or the memory cannot
+ * grow to stage A.
+ */
+export function packAWasm(
+  m: number,
+  k: number,
+  a: Float32Array,
+  into: Float32Array,
+  s: WasmPackASettings,
+): boolean {
+  const engine = engineFor(s.relaxed);
+  const at = addressOf(engine, into, 0), step = packedABytes(s.relaxed, m, k);
+  if (at < 0 || into.length * 4 < s.batch * step) return false;
+  const inA = addressOf(engine, a, s.offsetA), stage = scratchBase(engine);
+  if (inA < 0 && !reserve(engine, stage + m * k * 4 + 64)) return false;
+  const strideW = s.transposeA ? 4 : k * 4, strideP = s.transposeA ? m * 4 : 4;
+  for (let i = 0; i < s.batch; i++) {
+    let src = inA + i * s.strideA * 4;
+    if (inA < 0) {
+      const from = s.offsetA + i * s.strideA;
+      engine.f32.set(a.subarray(from, from + m * k), stage / 4);
+      src = stage;
+    }
+    engine.kernel.packA(at + i * step, src, 0, Math.ceil(m / engine.mr), m, k, strideW, strideP);
+  }
+  return true;
+}
+
+/**
+ * `C_i = op(A_i)·op(B_i)` (or `+=`) for each product of the batch, op(A_i) packed by `packAWasm`
+ * into `packed`: a `PANELS` job without pack-A tasks (also for shapes that `gemmWasm` runs as
+ * `ROWS` or `DOT`); `m`, `n`, `k` ≥ 1; the A fields of `s` are ignored. Returns false, doing
+ * nothing, when `packed` is not a block of the flavour's memory or the operands do not fit.
+ */
+export function gemmPackedWasm(
+  m: number,
+  n: number,
+  k: number,
+  packed: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  s: WasmGemmSettings,
+): boolean {
+  const engine = engineFor(s.relaxed);
+  const address = addressOf(engine, packed, 0), step = packedABytes(s.relaxed, m, k);
+  if (address < 0 || packed.length * 4 < s.batch * step) return false;
+  if (!setUpPanels(engine, m, n, k, { address, step }, b, c, s)) return false;
+  runJob(engine, s.threads, engine.ctrl[TASKS] + engine.ctrl[PACK_TASKS]);
+  transferC(engine, c, m, n, s, false);
+  return true;
+}
+
 /** Runs the job set up in the control block on up to `threads` threads, the caller included. */
 function runJob(engine: Engine, threadsWanted: number, tasks: number): void {
   const ctrl = engine.ctrl;
@@ -457,23 +535,29 @@ function stageOperand(
   return size * 4;
 }
 
+/** A packed before a job (`packAWasm`): product i's panels at byte `address + i·step`. */
+interface PrepackedA {
+  readonly address: number;
+  readonly step: number;
+}
+
 /**
  * Lays out a `PANELS` job for the whole batch: copies A, B (and C when accumulating) in unless they
  * are views of the memory, places each product's packed A, packed B and padded C, and sets pack
- * and compute tasks.
+ * and compute tasks. With `a` already packed, the job reads it in place and has no pack-A tasks.
  */
 function setUpPanels(
   engine: Engine,
   m: number,
   n: number,
   k: number,
-  a: Float32Array,
+  a: Float32Array | PrepackedA,
   b: Float32Array,
   c: Float32Array,
   s: WasmGemmSettings,
 ): boolean {
   const { mr, nr, ctrl } = engine;
-  const batch = s.batch;
+  const batch = s.batch, prepacked = a instanceof Float32Array ? undefined : a;
   const mPanels = Math.ceil(m / mr), nPanels = Math.ceil(n / nr);
   const ldc = nPanels * nr;
   // B is read in place when it is row-major and each of its panels serves few A panels (packing
@@ -481,7 +565,8 @@ function setUpPanels(
   const direct = !s.transposeB && (mPanels <= DIRECT_B_MAX_A_PANELS || k <= DIRECT_B_MAX_DEPTH);
   // Operands that are views of the memory are read in place; the others are copied in first. C is
   // written in place when its rows need no padding.
-  const inA = addressOf(engine, a, s.offsetA), inB = addressOf(engine, b, s.offsetB);
+  const inA = prepacked ? 0 : addressOf(engine, a as Float32Array, s.offsetA);
+  const inB = addressOf(engine, b, s.offsetB);
   const inC = ldc === n ? addressOf(engine, c, s.offsetC) : -1;
   const layout = { next: scratchBase(engine) };
   const rawA = place(layout, inA, stagedFloats(batch, s.strideA, m * k) * 4);
@@ -490,7 +575,7 @@ function setUpPanels(
   const rawB = place(layout, inB, (stagedFloats(batch, s.strideB, k * n) + nr) * 4);
   // A ring of packing slots, products taking turns: enough for the threads to pack ahead, and
   // within PACK_RING_BYTES unless that is fewer.
-  const aStep = align(mPanels * mr * k * 4), bStep = direct ? 0 : align(nPanels * nr * k * 4);
+  const aStep = prepacked ? 0 : align(mPanels * mr * k * 4), bStep = direct ? 0 : align(nPanels * nr * k * 4);
   const threads = engine.shared ? s.threads : 1;
   const slots = Math.min(
     batch,
@@ -504,7 +589,9 @@ function setUpPanels(
   const stage = place(layout, -1, ldc === n ? 0 : m * n * 4);
   if (!reserve(engine, layout.next + 64)) return false;
   const f32 = engine.f32;
-  const rawAStep = inA >= 0 ? s.strideA * 4 : stageOperand(f32, a, s.offsetA, rawA, batch, s.strideA, m * k);
+  const rawAStep = inA >= 0
+    ? s.strideA * 4
+    : stageOperand(f32, a as Float32Array, s.offsetA, rawA, batch, s.strideA, m * k);
   const rawBStep = inB >= 0 ? s.strideB * 4 : stageOperand(f32, b, s.offsetB, rawB, batch, s.strideB, k * n);
   ctrl[BATCH] = batch;
   ctrl[C_BASE] = cBase;
@@ -516,7 +603,7 @@ function setUpPanels(
   // Pack tasks of about PACK_FLOATS floats each.
   const chunkA = Math.max(1, Math.floor(PACK_FLOATS / (k * mr)));
   const chunkB = Math.max(1, Math.floor(PACK_FLOATS / (k * nr)));
-  const packATasks = Math.ceil(mPanels / chunkA);
+  const packATasks = prepacked ? 0 : Math.ceil(mPanels / chunkA);
   const packEach = packATasks + (direct ? 0 : Math.ceil(nPanels / chunkB));
   ctrl[MODE] = PANELS;
   ctrl[RAW_A] = rawA;
@@ -557,8 +644,9 @@ function setUpPanels(
   ctrl[TASKS_EACH] = tasksOf();
   ctrl[TASKS] = batch * tasksOf();
   ctrl[TASKS_N] = Math.ceil(nPanels / taskN);
-  ctrl[A_BASE] = aBase;
+  ctrl[A_BASE] = prepacked ? prepacked.address : aBase;
   ctrl[A_STEP] = aStep;
+  ctrl[PREPACKED_A_STEP] = prepacked ? prepacked.step : 0;
   ctrl[B_BASE] = bBase;
   ctrl[B_STEP] = bStep;
   ctrl[KC] = Math.ceil(k / Math.ceil(k / KC_MAX));

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { supportsKernel } from "./_gemm_kernel.ts";
 import {
+  allocateWasm,
+  gemmPackedWasm,
   gemmWasm,
+  packAWasm,
+  packedABytes,
+  releaseWasm,
   setCallerRunsTasks,
   setPackSlots,
   threadStats,
@@ -205,6 +210,71 @@ for (const slots of [undefined, 2, 3]) {
     }
   });
 }
+
+/**
+ * Packs the batch's A with `packAWasm` into a block of the memory, then runs `gemmPackedWasm` (A
+ * overwritten with NaN, so that reading it instead of its packing fails) and compares with `naive`.
+ */
+function checkPackedBatch(m: number, n: number, k: number, s: WasmGemmSettings): void {
+  const a = random(s.offsetA + (s.batch - 1) * s.strideA + m * k + 3),
+    b = random(s.offsetB + (s.batch - 1) * s.strideB + k * n + 2),
+    c = random(s.offsetC + (s.batch - 1) * s.strideC + m * n + 5);
+  const want = c.slice();
+  for (let i = 0; i < s.batch; i++) {
+    const single = { ...s, offsetA: s.offsetA + i * s.strideA, offsetB: s.offsetB + i * s.strideB };
+    want.set(
+      naive(m, n, k, a, b, c, { ...single, offsetC: s.offsetC + i * s.strideC }),
+      s.offsetC + i * s.strideC,
+    );
+  }
+  const packed = allocateWasm(s.relaxed, s.batch * packedABytes(s.relaxed, m, k) / 4);
+  assert.ok(packed);
+  try {
+    assert.ok(packAWasm(m, k, a, packed, s));
+    a.fill(NaN);
+    assert.ok(gemmPackedWasm(m, n, k, packed, b, c, s));
+  } finally {
+    releaseWasm(packed);
+  }
+  const label = `packed ${m}×${n}×${k} ${JSON.stringify(s)}`;
+  for (let i = 0; i < c.length; i++) {
+    assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
+  }
+}
+
+for (const slots of [undefined, 2]) {
+  Deno.test(`gemmPackedWasm() runs every product's tasks on a worker alone, A packed once (slots: ${slots})`, async () => {
+    await workerReady(true);
+    const before = setCallerRunsTasks(false), beforeSlots = setPackSlots(slots);
+    try {
+      // B read in place (few A panels) and packed (more than 8 A panels and depth over 64).
+      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [61, 20, 80]]) {
+        for (let flags = 0; flags < 8; flags++) {
+          const [caller, worker] = threadStats(true).done;
+          checkPackedBatch(m, n, k, batchSettings(m, n, k, flags, 5));
+          const after = threadStats(true).done;
+          assert.equal(after[0], caller, "the caller ran tasks");
+          assert.ok(after[1] >= worker + 5, "the worker ran fewer tasks than the batch has");
+        }
+      }
+    } finally {
+      setCallerRunsTasks(before);
+      setPackSlots(beforeSlots);
+    }
+  });
+}
+
+Deno.test("gemmPackedWasm() refuses a block outside the flavour's memory or one too short", () => {
+  const s = { ...settings(flavours[0], 1, 0, false), batch: 2, strideA: 12, strideB: 12, strideC: 16 };
+  const other = new Float32Array(1000);
+  assert.equal(packAWasm(4, 3, other, other, s), false);
+  assert.equal(gemmPackedWasm(4, 4, 3, other, other, other, s), false);
+  const short = allocateWasm(s.relaxed, packedABytes(s.relaxed, 4, 3) / 4);
+  assert.ok(short);
+  assert.equal(packAWasm(4, 3, other, short, s), false);
+  assert.equal(gemmPackedWasm(4, 4, 3, short, other, other, s), false);
+  releaseWasm(short);
+});
 
 Deno.test("gemmWasm() with the caller and a worker sharing tasks matches a triple loop", async () => {
   await workerReady(true);

@@ -10,11 +10,24 @@
  * multiply-adds take the TypeScript path, whose call costs less. A `batch` of products of one shape
  * runs as one job whose tasks any thread takes, so that many small products (Winograd's) keep
  * every thread busy.
+ *
+ * An A that many calls multiply by a fresh B (weights: Winograd's transformed filters) can be
+ * packed once with `packGemmA` and multiplied with `gemmPacked`, which skips packing A; packing it
+ * costs as much memory traffic as the products themselves when B has few columns.
  * @module
  */
-import { gemmWasm, type WasmGemmSettings, workersStarted } from "./_gemm_wasm.ts";
+import {
+  gemmPackedWasm,
+  gemmWasm,
+  packAWasm,
+  packedABytes,
+  type WasmGemmSettings,
+  workersStarted,
+} from "./_gemm_wasm.ts";
+import { KERNEL_SHAPES } from "./_gemm_kernel.ts";
 import { relaxedSimd, settings, simd } from "./_settings.ts";
 import { gemmTs, resolveBatch } from "./gemm_ts.ts";
+import { allocate, release } from "./memory.ts";
 
 export { gemmTs } from "./gemm_ts.ts";
 
@@ -176,15 +189,15 @@ export function cpuGemmSettings(): CpuGemmSettings {
   };
 }
 
-function checkSize(name: string, value: number): void {
+function checkSize(name: string, value: number, action = "multiply matrices"): void {
   if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`Cannot multiply matrices: ${name} is ${value}; it must be a non-negative integer`);
+    throw new RangeError(`Cannot ${action}: ${name} is ${value}; it must be a non-negative integer`);
   }
 }
 
 /**
  * Checks that `array` holds `batch` `[rows, cols]` matrices, the first from `offset`, the others
- * `stride` apart.
+ * `stride` apart; `action` names the call in the error.
  */
 function checkOperand(
   name: string,
@@ -194,11 +207,12 @@ function checkOperand(
   cols: number,
   batch: number,
   stride: number,
+  action = "multiply matrices",
 ): void {
   if (!Number.isInteger(offset) || offset < 0 || offset + (batch - 1) * stride + rows * cols > array.length) {
     const matrices = batch === 1 ? `[${rows}, ${cols}]` : `${batch} × [${rows}, ${cols}] ${stride} apart`;
     throw new RangeError(
-      `Cannot multiply matrices: ${name} holds ${array.length} values, too few for ${matrices} from offset ${offset}`,
+      `Cannot ${action}: ${name} holds ${array.length} values, too few for ${matrices} from offset ${offset}`,
     );
   }
 }
@@ -300,4 +314,187 @@ export function gemm(
     if (gemmWasm(m, n, k, a, b, c, call)) return;
   }
   gemmTs(m, n, k, a, b, c, options);
+}
+
+/** Options of `packGemmA`: how A is stored, as for `gemm` (`strideA` defaults to `m·k`). */
+export type PackGemmAOptions = Pick<GemmOptions, "transposeA" | "offsetA" | "batch" | "strideA">;
+
+/**
+ * Options of `gemmPacked`, as for `gemm` (`strideB` defaults to `k·n`, `strideC` to `m·n`); the
+ * batch, m and k come from the packed A.
+ */
+export type GemmPackedOptions = Pick<
+  GemmOptions,
+  "transposeB" | "accumulate" | "offsetB" | "offsetC" | "strideB" | "strideC"
+>;
+
+/**
+ * op(A) of each product of a batch, packed once by `packGemmA` for the WebAssembly kernels:
+ * `batch` products one after the other in `storage`, each `⌈m / mr⌉` panels of `[k, mr]` floats
+ * (the last panel zero past row m), product i from float `i·⌈m / mr⌉·mr·k`.
+ */
+export interface PackedGemmA {
+  /** Rows of op(A) (and of C). */
+  readonly m: number;
+  /** Depth: columns of op(A). */
+  readonly k: number;
+  /** Products packed. */
+  readonly batch: number;
+  /** The kernel flavour it was packed for: relaxed SIMD's (true) or plain SIMD's. */
+  readonly relaxedSimd: boolean;
+  /** Rows per panel of that flavour (`KERNEL_SHAPES[…].mr` of `_gemm_kernel.ts`). */
+  readonly mr: number;
+  /** The panels: a block of the kernels' memory (`allocate`); not to be used after `dispose`. */
+  readonly storage: Float32Array;
+  /** Whether `dispose` was called. */
+  readonly disposed: boolean;
+  /** Gives the storage back to the kernels' memory; later calls do nothing. */
+  dispose(): void;
+}
+
+class PackedA implements PackedGemmA {
+  #disposed = false;
+  constructor(
+    readonly m: number,
+    readonly k: number,
+    readonly batch: number,
+    readonly relaxedSimd: boolean,
+    readonly mr: number,
+    readonly storage: Float32Array,
+  ) {}
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    release(this.storage);
+  }
+}
+
+/**
+ * Packs op(A) of `gemm` once for many calls that multiply it by a fresh B (`gemmPacked`), so that
+ * they skip packing A. Only for the WebAssembly kernels: where `gemm` would not use them the
+ * caller keeps calling `gemm`. The packing holds for the kernel flavour chosen when it was made;
+ * after `setCpuKernels` changes it, `gemmPacked` refuses it (pack again).
+ *
+ * @param m Rows of op(A).
+ * @param k Columns of op(A) (the depth of the products).
+ * @param a A's values: `[m, k]`, or `[k, m]` with `transposeA`; for each product with `batch`.
+ * @param options Transpose, offset, batch and stride of A, as for `gemm`.
+ * @returns The packed A, to `dispose` when no longer needed; undefined when the WebAssembly kernels
+ * are not in use (`setCpuKernels("ts")`), the runtime shares no memory between threads, the
+ * kernels' memory is full, or `m` or `k` is 0.
+ * @throws {RangeError} If `m` or `k` is not a non-negative integer, `batch` not a positive integer,
+ * `strideA` not a non-negative integer, or `a` too short for its matrices at their offsets.
+ * @example Pack A once, multiply it by two B
+ * ```ts
+ * import { gemm, gemmPacked, packGemmA } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * const a = new Float32Array([1, 2, 3, 4]), c = new Float32Array(4);
+ * const packed = packGemmA(2, 2, a);
+ * for (const b of [new Float32Array([5, 6, 7, 8]), new Float32Array([1, 0, 0, 1])]) {
+ *   // Without a packed A (other kernels), or once it no longer fits them, plain gemm.
+ *   if (!packed || !gemmPacked(packed, 2, b, c)) gemm(2, 2, 2, a, b, c);
+ * }
+ * assert.deepEqual([...c], [1, 2, 3, 4]);
+ * packed?.dispose();
+ * ```
+ */
+export function packGemmA(
+  m: number,
+  k: number,
+  a: Float32Array,
+  options: PackGemmAOptions = {},
+): PackedGemmA | undefined {
+  const action = "pack A for gemm";
+  checkSize("m", m, action);
+  checkSize("k", k, action);
+  const batch = options.batch ?? 1, strideA = options.strideA ?? m * k;
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new RangeError(`Cannot ${action}: batch is ${batch}; it must be a positive integer`);
+  }
+  checkSize("strideA", strideA, action);
+  const transposeA = options.transposeA ?? false, offsetA = options.offsetA ?? 0;
+  checkOperand("a", a, offsetA, transposeA ? k : m, transposeA ? m : k, batch, strideA, action);
+  if (settings.kernels !== "wasm" || m === 0 || k === 0) return undefined;
+  const relaxed = settings.relaxed;
+  const storage = allocate(batch * packedABytes(relaxed, m, k) / 4);
+  const s = { relaxed, transposeA, offsetA, batch, strideA };
+  if (!(storage.buffer instanceof SharedArrayBuffer) || !packAWasm(m, k, a, storage, s)) {
+    release(storage);
+    return undefined;
+  }
+  return new PackedA(m, k, batch, relaxed, KERNEL_SHAPES[relaxed ? "relaxed" : "plain"].mr, storage);
+}
+
+/**
+ * Computes what `gemm(packed.m, n, packed.k, a, b, c, { ...options, batch: packed.batch })` would
+ * with the A that `packed` was made from, without packing A: `C_i = op(A_i)·op(B_i)` (or `+=`),
+ * C_i being `[m, n]`, on up to `setCpuThreads` threads. Operands that are views of the kernels'
+ * memory are used in place, as for `gemm`. Every shape runs on packed panels, also those that
+ * `gemm` would run otherwise (at most 4 rows, or a long A·Bᵀ); products too small for the
+ * WebAssembly kernels are better left to `gemm`.
+ *
+ * @param packed A from `packGemmA`.
+ * @param n Columns of C.
+ * @param b B's values: `[k, n]`, or `[n, k]` with `transposeB`; for each product.
+ * @param c C's values `[m, n]` for each product, written in place; it must not overlap B.
+ * @param options Transpose of B, accumulation, offsets and strides of B and C, as for `gemm`.
+ * @returns True; or false, doing nothing, when `packed` no longer fits the kernels (disposed, or
+ * `setCpuKernels` changed the kernels or their flavour since it was packed) or the kernels' memory
+ * is full: then call `gemm` with the original A.
+ * @throws {RangeError} If `n` is not a non-negative integer, a stride not a non-negative integer,
+ * an array too short for its matrices at their offsets, or `strideC` less than `m·n` with more
+ * than one product.
+ * @throws {Error} If a worker thread failed (a bug; `setCpuThreads(1)` avoids workers).
+ * @example Three products of one packed batch, then refused once disposed
+ * ```ts
+ * import { gemmPacked, packGemmA } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * // A_i = [i + 1] (1 × 1), B_i = [1, 2] (1 × 2).
+ * const packed = packGemmA(1, 1, new Float32Array([1, 2, 3]), { batch: 3 });
+ * if (packed) {
+ *   const c = new Float32Array(6);
+ *   assert.ok(gemmPacked(packed, 2, new Float32Array([1, 2]), c, { strideB: 0 }));
+ *   assert.deepEqual([...c], [1, 2, 2, 4, 3, 6]);
+ *   packed.dispose();
+ *   assert.equal(gemmPacked(packed, 2, new Float32Array([1, 2]), c, { strideB: 0 }), false);
+ * }
+ * ```
+ */
+export function gemmPacked(
+  packed: PackedGemmA,
+  n: number,
+  b: Float32Array,
+  c: Float32Array,
+  options: GemmPackedOptions = {},
+): boolean {
+  const { m, k, batch } = packed;
+  checkSize("n", n);
+  call.batch = batch;
+  call.strideA = 0;
+  call.strideB = options.strideB ?? k * n;
+  call.strideC = options.strideC ?? m * n;
+  checkBatch(m, n);
+  const transposeB = options.transposeB ?? false;
+  const offsetB = options.offsetB ?? 0, offsetC = options.offsetC ?? 0;
+  checkOperand("b", b, offsetB, transposeB ? n : k, transposeB ? k : n, batch, call.strideB);
+  checkOperand("c", c, offsetC, m, n, batch, call.strideC);
+  if (
+    packed.disposed || !(packed instanceof PackedA) || settings.kernels !== "wasm" ||
+    settings.relaxed !== packed.relaxedSimd
+  ) {
+    return false;
+  }
+  if (n === 0) return true;
+  call.relaxed = packed.relaxedSimd;
+  call.threads = batch * m * n * k < THREADED_MIN_MACS ? 1 : settings.threads;
+  call.transposeA = false;
+  call.transposeB = transposeB;
+  call.accumulate = options.accumulate ?? false;
+  call.offsetA = 0;
+  call.offsetB = offsetB;
+  call.offsetC = offsetC;
+  return gemmPackedWasm(m, n, k, packed.storage, b, c, call);
 }

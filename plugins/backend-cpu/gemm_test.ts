@@ -4,7 +4,12 @@ import {
   type CpuKernels,
   gemm,
   type GemmOptions,
+  gemmPacked,
+  type GemmPackedOptions,
   gemmTs,
+  type PackedGemmA,
+  packGemmA,
+  type PackGemmAOptions,
   setCpuKernels,
   setCpuThreads,
 } from "./gemm.ts";
@@ -153,16 +158,26 @@ function checkBatched(f: Gemm, m: number, n: number, k: number, o: GemmOptions, 
       inside.fill(1, oc + i * sc, oc + i * sc + m * n);
     }
     f(m, n, k, a, b, c, o);
-    const label = `${m}×${n}×${k} ${storage} ${JSON.stringify(o)}`;
-    for (let i = 0; i < c.length; i++) {
-      if (inside[i]) {
-        assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
-      } else {
-        assert.equal(c[i], want[i], `${label}: wrote C[${i}] outside the products`);
-      }
-    }
+    assertProducts(`${m}×${n}×${k} ${storage} ${JSON.stringify(o)}`, k, c, want, inside);
   } finally {
     for (const x of [a, b, c]) release(x);
+  }
+}
+
+/** Every value of C where `inside` within 1e-5·(k + 1) of `want`, every other value equal to it. */
+function assertProducts(
+  label: string,
+  k: number,
+  c: Float32Array,
+  want: Float32Array,
+  inside: Uint8Array,
+): void {
+  for (let i = 0; i < c.length; i++) {
+    if (inside[i]) {
+      assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
+    } else {
+      assert.equal(c[i], want[i], `${label}: wrote C[${i}] outside the products`);
+    }
   }
 }
 
@@ -293,4 +308,270 @@ Deno.test("cpuGemmSettings() defaults to WebAssembly on every core", () => {
   const s = cpuGemmSettings();
   assert.equal(s.kernels, "wasm");
   assert.equal(s.threads, navigator.hardwareConcurrency);
+});
+
+/** Whether this runtime has the relaxed-SIMD flavour (else both flavours are plain SIMD's). */
+const hasRelaxed = (() => {
+  const before = setCpuKernels("wasm", { relaxedSimd: true });
+  const relaxed = cpuGemmSettings().relaxedSimd;
+  setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+  return relaxed;
+})();
+
+/** Runs `body` with the WebAssembly kernels of one flavour on `threads` threads, then restores. */
+function withKernels(relaxed: boolean, threads: number, body: () => void): void {
+  const before = setCpuKernels("wasm", { relaxedSimd: relaxed });
+  const beforeThreads = setCpuThreads(threads);
+  try {
+    body();
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+    setCpuThreads(beforeThreads);
+  }
+}
+
+/**
+ * Packs a batch of random A with `pack`, overwrites A with NaN (so that a product that reads A
+ * instead of its packing fails), then for each of `runs` runs `gemmPacked` with a fresh random B
+ * and C and compares with the products as separate unbatched `gemmTs` calls on the original A.
+ */
+function checkPacked(
+  m: number,
+  n: number,
+  k: number,
+  pack: PackGemmAOptions,
+  runs: readonly GemmPackedOptions[],
+  storage: Storage,
+): void {
+  const batch = pack.batch ?? 1, oa = pack.offsetA ?? 0, sa = pack.strideA ?? m * k;
+  const a = operand(oa + (batch - 1) * sa + m * k + 3, storage !== "plain"), original = a.slice();
+  const packed = packGemmA(m, k, a, pack);
+  assert.ok(packed, "packGemmA() gave no packing under the WebAssembly kernels");
+  a.fill(NaN);
+  try {
+    assert.deepEqual([packed.m, packed.k, packed.batch], [m, k, batch]);
+    for (const o of runs) {
+      const [ob, oc] = [o.offsetB ?? 0, o.offsetC ?? 0];
+      const [sb, sc] = [o.strideB ?? k * n, o.strideC ?? m * n];
+      const b = operand(ob + (batch - 1) * sb + k * n + 2, storage === "memory");
+      const c = operand(oc + (batch - 1) * sc + m * n + 5, storage !== "plain");
+      try {
+        const want = Float32Array.from(c), inside = new Uint8Array(c.length);
+        for (let i = 0; i < batch; i++) {
+          gemmTs(m, n, k, original, b, want, {
+            transposeA: pack.transposeA,
+            transposeB: o.transposeB,
+            accumulate: o.accumulate,
+            offsetA: oa + i * sa,
+            offsetB: ob + i * sb,
+            offsetC: oc + i * sc,
+          });
+          inside.fill(1, oc + i * sc, oc + i * sc + m * n);
+        }
+        assert.equal(gemmPacked(packed, n, b, c, o), true);
+        assertProducts(`${m}×${n}×${k} ${storage} ${JSON.stringify({ ...pack, ...o })}`, k, c, want, inside);
+      } finally {
+        release(b);
+        release(c);
+      }
+    }
+  } finally {
+    packed.dispose();
+    release(a);
+  }
+}
+
+/**
+ * Every transpose and accumulate, with default strides and with offsets and other strides: the
+ * packing options and three runs of one packing (each with its own B and C).
+ */
+function forEachPackedOption(
+  m: number,
+  n: number,
+  k: number,
+  batch: number,
+  run: (pack: PackGemmAOptions, runs: GemmPackedOptions[]) => void,
+): void {
+  for (const transposeA of [false, true]) {
+    run({ transposeA, batch }, [
+      { transposeB: false },
+      { transposeB: true, accumulate: true },
+      { accumulate: true },
+    ]);
+    run({ transposeA, batch, offsetA: 3, strideA: batch > 1 ? m * k + 7 : undefined }, [
+      { transposeB: true, offsetB: 5, offsetC: 2, strideB: k * n + 5, strideC: m * n + 9 },
+      { offsetB: 1, strideB: 0, strideC: m * n, accumulate: true },
+      { transposeB: true, strideB: Math.ceil(k * n / 2), offsetC: 4 },
+    ]);
+    // One A for every product.
+    if (batch > 1) run({ transposeA, batch, strideA: 0 }, [{ accumulate: true, strideC: m * n + 1 }]);
+  }
+}
+
+/**
+ * Odd m (not a multiple of 4 or 6), shapes that a single product runs as ROWS (m ≤ 4) or DOT (long
+ * A·Bᵀ), C in place (n a multiple of 8), B read in place (few A panels) or packed.
+ */
+const PACKED_SHAPES: [number, number, number, number][] = [
+  [7, 13, 49, 1],
+  [7, 13, 49, 3],
+  [13, 97, 7, 16],
+  [3, 37, 257, 1],
+  [6, 25, 500, 1],
+  [33, 32, 20, 3],
+  [64, 96, 49, 16],
+  [61, 9, 70, 36],
+];
+
+for (const relaxed of hasRelaxed ? [true, false] : [false]) {
+  for (const threads of [1, 2]) {
+    Deno.test(`gemmPacked() (${relaxed ? "relaxed" : "plain"} SIMD, ${threads} thread(s)) matches separate gemmTs calls`, () => {
+      withKernels(relaxed, threads, () => {
+        for (const [m, n, k, batch] of PACKED_SHAPES) {
+          for (const storage of ["plain", "memory", "mixed"] as Storage[]) {
+            forEachPackedOption(m, n, k, batch, (pack, runs) => checkPacked(m, n, k, pack, runs, storage));
+          }
+        }
+      });
+    });
+  }
+}
+
+Deno.test("gemmPacked() runs Winograd's products with one packing for several B", () => {
+  withKernels(hasRelaxed, 2, () => {
+    const runs = [{}, { accumulate: true }, { transposeB: true }];
+    for (const storage of ["memory", "plain"] as Storage[]) {
+      checkPacked(384, 16, 384, { batch: 36 }, runs, storage);
+      checkPacked(256, 196, 96, { batch: 36 }, runs, storage);
+    }
+    checkPacked(384, 49, 384, { batch: 16, transposeA: true }, runs, "mixed");
+    checkPacked(256, 196, 96, { batch: 1 }, runs, "memory");
+  });
+  withKernels(
+    hasRelaxed,
+    1,
+    () => checkPacked(384, 16, 384, { batch: 16 }, [{}, { accumulate: true }], "memory"),
+  );
+});
+
+Deno.test("packGemmA() lays out [panel][k][mr] panels, the last padded with zeros", () => {
+  for (const relaxed of hasRelaxed ? [true, false] : [false]) {
+    withKernels(relaxed, 1, () => {
+      const [m, k, batch] = [13, 5, 2];
+      const a = random(batch * k * m);
+      const packed = packGemmA(m, k, a, { batch, transposeA: true });
+      assert.ok(packed);
+      const { mr, storage } = packed, panels = Math.ceil(m / mr);
+      assert.equal(mr, relaxed ? 6 : 4);
+      assert.equal(packed.relaxedSimd, relaxed);
+      assert.ok(storage.length >= batch * panels * mr * k);
+      for (let i = 0; i < batch; i++) {
+        for (let p = 0; p < panels; p++) {
+          for (let q = 0; q < k; q++) {
+            for (let r = 0; r < mr; r++) {
+              const row: number = p * mr + r, at: number = ((i * panels + p) * k + q) * mr + r;
+              // op(A_i)[row, q] = A_i[q, row] (transposed storage).
+              assert.equal(
+                packed.storage[at],
+                row < m ? a[i * k * m + q * m + row] : 0,
+                `product ${i} [${row}, ${q}]`,
+              );
+            }
+          }
+        }
+      }
+      packed.dispose();
+    });
+  }
+});
+
+Deno.test("gemmPacked() refuses a disposed packing and one of another flavour, leaving C alone", () => {
+  const [m, n, k] = [9, 11, 40];
+  const a = random(m * k), b = random(k * n), want = new Float32Array(m * n), c = new Float32Array(m * n);
+  gemmTs(m, n, k, a, b, want);
+  const flavours = hasRelaxed ? [true, false] : [false];
+  for (const relaxed of flavours) {
+    let packed: PackedGemmA | undefined;
+    withKernels(relaxed, 1, () => {
+      packed = packGemmA(m, k, a);
+      assert.ok(packed);
+      assert.equal(gemmPacked(packed, n, b, c), true);
+      assertProducts("packed", k, c, want, new Uint8Array(m * n).fill(1));
+    });
+    assert.ok(packed);
+    c.fill(7);
+    // Another flavour (when the runtime has two), or the TypeScript kernels.
+    if (hasRelaxed) withKernels(!relaxed, 1, () => assert.equal(gemmPacked(packed!, n, b, c), false));
+    const before = setCpuKernels("ts");
+    try {
+      assert.equal(gemmPacked(packed, n, b, c), false);
+    } finally {
+      setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+    }
+    assert.deepEqual([...c], new Array(m * n).fill(7));
+    // Back on its flavour, it fits again; once disposed, never.
+    withKernels(relaxed, 1, () => {
+      assert.equal(gemmPacked(packed!, n, b, c), true);
+      assertProducts("repacked flavour", k, c, want, new Uint8Array(m * n).fill(1));
+      c.fill(7);
+      assert.equal(packed!.disposed, false);
+      packed!.dispose();
+      packed!.dispose();
+      assert.equal(packed!.disposed, true);
+      assert.equal(gemmPacked(packed!, n, b, c), false);
+    });
+    assert.deepEqual([...c], new Array(m * n).fill(7));
+  }
+});
+
+Deno.test("packGemmA() gives no packing under the TypeScript kernels or for an empty A", () => {
+  const before = setCpuKernels("ts");
+  try {
+    assert.equal(packGemmA(2, 3, random(6)), undefined);
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+  }
+  withKernels(hasRelaxed, 1, () => {
+    assert.equal(packGemmA(0, 3, new Float32Array(0)), undefined);
+    assert.equal(packGemmA(3, 0, new Float32Array(0)), undefined);
+  });
+});
+
+Deno.test("gemmPacked() with n = 0 does nothing and succeeds", () => {
+  withKernels(hasRelaxed, 1, () => {
+    const packed = packGemmA(2, 3, random(6));
+    assert.ok(packed);
+    assert.equal(gemmPacked(packed, 0, new Float32Array(0), new Float32Array(0)), true);
+    packed.dispose();
+  });
+});
+
+Deno.test("packGemmA() and gemmPacked() reject bad sizes, strides and short arrays with RangeError", () => {
+  withKernels(hasRelaxed, 1, () => {
+    const x = new Float32Array(6);
+    assert.throws(() => packGemmA(-1, 2, x), /m is -1/);
+    assert.throws(() => packGemmA(2, 1.5, x), RangeError);
+    assert.throws(() => packGemmA(2, 4, x), /a holds 6 values, too few for \[2, 4\]/);
+    assert.throws(() => packGemmA(2, 3, x, { transposeA: true, offsetA: 1 }), /a holds 6 values/);
+    assert.throws(() => packGemmA(1, 1, x, { batch: 0 }), /batch is 0; it must be a positive integer/);
+    assert.throws(() => packGemmA(1, 1, x, { batch: 2, strideA: -1 }), /strideA is -1/);
+    assert.throws(
+      () => packGemmA(1, 1, x, { batch: 7 }),
+      /a holds 6 values, too few for 7 × \[1, 1\] 1 apart/,
+    );
+    assert.throws(() => packGemmA(2, 3, x, { batch: 2 }), /Cannot pack A for gemm: a holds 6 values/);
+    const packed = packGemmA(2, 3, x, { batch: 2, strideA: 0 });
+    assert.ok(packed);
+    try {
+      const y = new Float32Array(100);
+      assert.throws(() => gemmPacked(packed, -2, y, y), /n is -2/);
+      assert.throws(() => gemmPacked(packed, 2, x, y), /b holds 6 values, too few for 2 × \[3, 2\] 6 apart/);
+      assert.throws(() => gemmPacked(packed, 2, y, x), /c holds 6 values, too few for 2 × \[2, 2\] 4 apart/);
+      assert.throws(() => gemmPacked(packed, 2, y, y, { strideB: 0.5 }), /strideB is 0.5/);
+      assert.throws(() => gemmPacked(packed, 2, y, y, { strideC: 3 }), /strideC is 3, so the 2 products/);
+      assert.throws(() => gemmPacked(packed, 2, y, y, { offsetB: -1 }), /b holds 100 values/);
+    } finally {
+      packed.dispose();
+    }
+  });
 });

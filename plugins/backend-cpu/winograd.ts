@@ -24,7 +24,7 @@
  * caller keeps im2col and one `gemm` for the rest.
  * @module
  */
-import { gemm } from "./gemm.ts";
+import { gemm, gemmPacked, type PackedGemmA, packGemmA } from "./gemm.ts";
 import { col2im, type ConvolveOptions, gemmWorkspace, im2col } from "./im2col.ts";
 import { kernelHolding } from "./_gemm_wasm.ts";
 import { allocate, release } from "./memory.ts";
@@ -86,14 +86,29 @@ function cheapestTile(r: number, oh: number, ow: number): number {
   return best;
 }
 
-/** Transformed filters by weight storage: the transform and filter range they cover, and the block once kept. */
-const transformedFilters = new Map<Float32Array, { readonly key: string; u?: Float32Array }>();
+/** Transformed filters, as kept for a weight: packed for `gemmPacked`, or as they are where packing is not available. */
+interface KeptFilters {
+  readonly key: string;
+  u?: Float32Array;
+  packed?: PackedGemmA;
+}
+
+/** Transformed filters by weight storage: the transform and filter range they cover, and what is kept. */
+const transformedFilters = new Map<Float32Array, KeptFilters>();
 /** Weights whose transformed filters are kept. */
 const KEPT_WEIGHTS = 16;
 
+/** Gives back what an entry keeps. */
+function drop(entry: KeptFilters): void {
+  if (entry.u) release(entry.u);
+  entry.packed?.dispose();
+  entry.u = entry.packed = undefined;
+}
+
 /**
- * U_ξ for filters `[filter0, filter0 + filters)` of `w`: written into `scratch` on the first call
- * for this weight storage and range, kept in a block of their own from the second on.
+ * U_ξ = (G·g·Gᵀ)_ξ for filters `[filter0, filter0 + filters)` of `w`, n² matrices
+ * `[filters, channels]`: written into `scratch` on the first call for this weight storage and
+ * range; from the second on kept, packed for `gemmPacked` where the kernels allow.
  */
 function filterTransform(
   t: Transform,
@@ -102,45 +117,60 @@ function filterTransform(
   filters: number,
   channels: number,
   scratch: Float32Array,
-): Float32Array {
+): KeptFilters {
   const key = `${t.m},${t.r},${filter0},${filters},${channels}`;
   const seen = transformedFilters.get(w);
-  if (seen?.key === key && seen.u) return seen.u;
-  let u = scratch;
+  if (seen?.key === key && (seen.u || seen.packed)) return seen;
+  const points = t.n * t.n;
   if (seen?.key === key) {
-    u = allocate(t.n * t.n * filters * channels);
-    seen.u = u;
-  } else {
-    if (seen?.u) release(seen.u);
-    transformedFilters.delete(w);
-    transformedFilters.set(w, { key });
-    if (transformedFilters.size > KEPT_WEIGHTS) {
-      const [oldest, entry] = transformedFilters.entries().next().value!;
-      if (entry.u) release(entry.u);
-      transformedFilters.delete(oldest);
-    }
+    const u = allocate(points * filters * channels);
+    transformFilters(t, w, filter0, filters, channels, u);
+    seen.packed = packGemmA(filters, channels, u, { batch: points });
+    if (seen.packed) release(u);
+    else seen.u = u;
+    return seen;
   }
+  if (seen) drop(seen);
+  transformedFilters.delete(w);
+  transformedFilters.set(w, { key });
+  if (transformedFilters.size > KEPT_WEIGHTS) {
+    const [oldest, entry] = transformedFilters.entries().next().value!;
+    drop(entry);
+    transformedFilters.delete(oldest);
+  }
+  transformFilters(t, w, filter0, filters, channels, scratch);
+  return { key, u: scratch };
+}
+
+/** Writes U_ξ for filters `[filter0, filter0 + filters)` of `w` into `u` `[n², filters·channels]`. */
+function transformFilters(
+  t: Transform,
+  w: Float32Array,
+  filter0: number,
+  filters: number,
+  channels: number,
+  u: Float32Array,
+): void {
   gemm(t.n * t.n, filters * channels, t.r * t.r, t.filter, w, u, {
     transposeB: true,
     offsetB: filter0 * channels * t.r * t.r,
   });
-  return u;
 }
 
 /**
- * Fewest channels and filters for which `convolveWinograd` runs, by kernel size. Measured on 13×13
- * planes, two threads, median of 40 calls each interleaved with im2col + `gemm`: 384→384 channels
- * 8.99 ms against 10.08, 384→256 4.79 against 5.32, 256→384 7.21 against 6.73 (a tie within
- * noise); its 16 products of `[filters, channels]` by `[channels, 49 tiles]` run at about half the
- * GEMM's peak.
+ * Fewest channels and filters for which `convolveWinograd` runs, by kernel size. Measured against
+ * im2col + `gemm` with as many filters as channels, one image, two threads, medians of 25
+ * interleaved calls (after the filters were kept): 3×3 on 13×13 planes 0.97× as fast at 32 channels,
+ * 1.13× at 64, 1.43× at 128, 1.82× at 256 (28×28: 1.10, 1.69, 1.93, 2.44×); 5×5 on 13×13 0.85× at
+ * 16, 1.56× at 32, 2.21× at 64 (28×28: 1.25, 1.73, 2.59×).
  */
-const MIN_CHANNELS: ReadonlyMap<number, number> = new Map([[3, 256], [5, 64]]);
+const MIN_CHANNELS: ReadonlyMap<number, number> = new Map([[3, 64], [5, 32]]);
 /** Most images per call: each image runs products of its own. */
 const WINOGRAD_MAX_IMAGES = 4;
 
 /**
  * Convolves like `convolve` (same options and result), by F(m×m, r×r), where that pays: a 3×3 or
- * 5×5 kernel with stride and dilation 1, enough channels and filters (256 for 3×3, 64 for 5×5), at
+ * 5×5 kernel with stride and dilation 1, enough channels and filters (64 for 3×3, 32 for 5×5), at
  * most 4 images, the `"wasm"` kernels, and `x` and `y` in the kernels' memory (storage from
  * `allocate`). Otherwise it does nothing and returns false.
  *
@@ -224,7 +254,17 @@ export function convolveWinograd(
     if (columns % 4 === 0) {
       wino[transformName("In", m, r)](cols.byteOffset, v.byteOffset, columns / 4, columns * 4, columns * 4);
     } else gemm(points, columns, points, t.input, cols, v);
-    gemm(filters, tiles, channels, u, v, products, { batch: points });
+    if (!u.packed || !gemmPacked(u.packed, tiles, v, products)) {
+      let plain = u.u;
+      if (!plain) {
+        // Packed for kernels no longer selected (or no room to run): transform into the scratch
+        // matrices now, and again into a packing on the next call.
+        drop(u);
+        transformFilters(t, w, filter0, filters, channels, scratchU);
+        plain = scratchU;
+      }
+      gemm(filters, tiles, channels, plain, v, products, { batch: points });
+    }
     const outputs = filters * tiles;
     if (outputs % 4 === 0) {
       wino[transformName("Out", m, r)](

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "@cnnlab/core";
 import { convolveWinograd } from "./winograd.ts";
+import { cpuGemmSettings, setCpuKernels } from "./gemm.ts";
 import { allocate, release } from "./memory.ts";
 import type { ConvolveOptions } from "./im2col.ts";
 
@@ -110,16 +111,18 @@ Deno.test("convolveWinograd() matches the definition, leaving other images and c
 });
 
 Deno.test("convolveWinograd() declines what it does not pay for or cannot do", () => {
-  const x = allocate(256 * 8 * 8), w = allocate(256 * 256 * 25), y = allocate(256 * 8 * 8);
+  const x = allocate(5 * 256 * 8 * 8), w = allocate(256 * 256 * 25), y = allocate(5 * 256 * 8 * 8);
   const base = { images: 1, channels: 256, height: 8, width: 8, padding: [1, 1] as const, filters: 256, y };
   assert.ok(convolveWinograd(x, w, { ...base, kernel: [3, 3] }));
   assert.ok(convolveWinograd(x, w, { ...base, kernel: [5, 5], padding: [2, 2] }));
   assert.equal(convolveWinograd(x, w, { ...base, kernel: [7, 7], padding: [3, 3] }), false);
   assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 5], padding: [1, 2] }), false);
-  assert.equal(convolveWinograd(x, w, { ...base, kernel: [5, 5], padding: [2, 2], channels: 32 }), false);
+  assert.equal(convolveWinograd(x, w, { ...base, kernel: [5, 5], padding: [2, 2], channels: 31 }), false);
   assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 3], stride: [2, 2] }), false);
   assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 3], dilation: [2, 2] }), false);
-  assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 3], filters: 128 }), false);
+  assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 3], filters: 63 }), false);
+  assert.ok(convolveWinograd(x, w, { ...base, kernel: [3, 3], images: 4 }));
+  assert.equal(convolveWinograd(x, w, { ...base, kernel: [3, 3], images: 5 }), false, "more than 4 images");
   assert.equal(convolveWinograd(x.slice(), w, { ...base, kernel: [3, 3] }), false, "x is a plain array");
   assert.throws(
     () => convolveWinograd(x, w, { ...base, kernel: [3, 3] }, 5),
@@ -145,5 +148,23 @@ Deno.test("convolveWinograd() keeps the transformed filters of a weight seen twi
   assert.ok(convolveWinograd(x, w2, { ...c, kernel: [3, 3], y }));
   const want2 = naive(x, w2, c, y);
   assertClose(y, want2, "second weight");
+  // Kept filters are packed for the relaxed or the plain kernels: switching flavour must not reuse
+  // them. Each flavour has its memory, so x and y move there (w, the cache's key, stays).
+  const before = setCpuKernels("wasm", { relaxedSimd: !cpuGemmSettings().relaxedSimd });
+  try {
+    const xOther = allocate(x.length), yOther = allocate(y.length);
+    xOther.set(x);
+    for (let call = 0; call < 3; call++) {
+      yOther.fill(0);
+      assert.ok(convolveWinograd(xOther, w, { ...c, kernel: [3, 3], y: yOther }));
+      assertClose(yOther, want, `other flavour, call ${call}`);
+    }
+    for (const t of [xOther, yOther]) release(t);
+  } finally {
+    setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+  }
+  y.fill(0);
+  assert.ok(convolveWinograd(x, w, { ...c, kernel: [3, 3], y }));
+  assertClose(y, want, "flavour switched back");
   for (const t of [x, w, w2, y]) release(t);
 });

@@ -15,15 +15,16 @@
  * row, then along the row: full blocks, then one block of the remaining 1 to `vectors` − 1 vectors
  * (each filter and vector count has its own generated block). Exported function:
  *
- * - `convRows(img, w, bias, y, channels, kh, kw, dh, dw, ldImg, imgPlane, oy0, oy1, ow4, filters,
- *   ldY, yPlane, relu)`, all i32: for f < filters, oy0 ≤ oy < oy1 and ox < ow4,
+ * - `convRows(img, w, bias, y, channels, kh, kw, dh, dw, ldImg, imgPlane, oy0, oy1, ow, filters,
+ *   ldY, yPlane, relu)`, all i32: for f < filters, oy0 ≤ oy < oy1 and ox < ow,
  *   `y[f·yPlane + oy·ldY + 4·ox] = act(b_f + Σ_(c, p, q) w[((f·channels + c)·kh + p)·kw + q] ·
  *   img[c·imgPlane + (oy + p·dh)·ldImg + 4·(ox + q·dw)])` (y and img as byte addresses, w as a
  *   float index from `w`); `b_f` is the float at `bias + 4f` when `bias` ≠ 0, else 0; `act` is
  *   max(·, 0) when `relu` ≠ 0 (`f32x4.pmax`: NaN stays NaN), else the identity. Stride 1 and no bounds checks: every address read
  *   must lie in memory; reads may run past the end of an image row into the next one for the last
- *   columns. `ow4` is a multiple of 4 (its low two bits are ignored); the caller gives the real
- *   width rounded up and ignores the extra columns. `w` is row-major OIHW; no alignment needed.
+ *   columns (a row's last vector reads 4 columns even when ow is not a multiple of 4). It writes
+ *   exactly ow columns per row: the last vector of a row is stored lane by lane when ow mod 4 ≠ 0.
+ *   `w` is row-major OIHW; no alignment needed.
  * @module
  */
 import { Code, type FunctionSpec, I32, madd, repeat, V128, type ValType } from "./_wasm_emitter.ts";
@@ -92,13 +93,16 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   }
   const params = 18;
   const [img, w, bias, y, channels, kh, kw, dh, dw] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [ldImg, imgPlane, oy0, oy1, ow4, filters, ldY, yPlane, relu] = [9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [ldImg, imgPlane, oy0, oy1, ow, filters, ldY, yPlane, relu] = [9, 10, 11, 12, 13, 14, 15, 16, 17];
   let next = params;
   const local = () => next++;
   const locals = (count: number) => Array.from({ length: count }, local);
   // i32: per call, per filter group, per row, per column block, per tap.
   const [filterBytes, rowStep, colStep, straight, groups, lastFilters] = locals(6);
   const [wGroup, yGroup, bGroup, rows, imgRow, yRow, blocks, lastVectors, imgBlock, yBlock] = locals(10);
+  // Vectors per row, columns in the last one (0: all 4), and whether the block being stored ends a
+  // row whose last vector is partial.
+  const [vectors, tail, partial] = locals(3);
   const [imgC, imgP, imgQ, wTap, cCount, pCount, qCount] = locals(7);
   const wOffset = locals(nf); // k·filterBytes: filter k's weights from wTap
   const yOffset = locals(nf); // k·yPlane: filter k's plane from yBlock
@@ -108,6 +112,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const wv = locals(nf); // the tap's weight of filter k in four lanes
   const acc = locals(nf * nv); // filter k, columns 4v…4v+3 of the block
   const xv = local();
+  const out = local(); // a partial vector being stored
   const v128Count = next - params - i32Count;
   const sum = (k: number, v: number) => acc[k * nv + v];
   const code = new Code();
@@ -170,9 +175,25 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
     });
     for (let k = 0; k < fc; k++) {
       for (let v = 0; v < vc; v++) {
-        code.localGet(yBlock);
-        if (k > 0) code.localGet(yOffset[k]).i32Add();
+        const address = () => {
+          code.localGet(yBlock);
+          if (k > 0) code.localGet(yOffset[k]).i32Add();
+        };
+        if (v === vc - 1) {
+          // The row's last vector when it is partial: lanes 0 … tail − 1 only.
+          code.localGet(partial).if();
+          code.localGet(sum(k, v)).localGet(floor).f32x4Pmax().localSet(out);
+          for (let lane = 0; lane < 3; lane++) {
+            if (lane > 0) code.i32Const(lane).localGet(tail).i32LtU().if();
+            address();
+            code.localGet(out).f32x4ExtractLane(lane).f32Store(16 * v + 4 * lane);
+            if (lane > 0) code.end();
+          }
+          code.else();
+        }
+        address();
         code.localGet(sum(k, v)).localGet(floor).f32x4Pmax().v128Store(16 * v);
+        if (v === vc - 1) code.end();
       }
     }
   };
@@ -191,14 +212,18 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
       .localSet(rows);
     repeat(code, rows, () => {
       code.localGet(imgRow).localSet(imgBlock).localGet(yRow).localSet(yBlock);
-      code.localGet(ow4).i32Const(2).i32ShrU().i32Const(nv).i32DivU().localSet(blocks);
+      code.localGet(vectors).i32Const(nv).i32DivU().localSet(blocks);
+      code.localGet(vectors).i32Const(nv).i32RemU().localSet(lastVectors);
       repeat(code, blocks, () => {
+        // partial = tail ≠ 0 and this is the row's last block (blocks counts down to 1).
+        code.localGet(tail).i32Const(0).localGet(blocks).i32Const(1).i32Eq().localGet(lastVectors).i32Eqz()
+          .i32And().select().localSet(partial);
         block(fc, nv);
         code.localGet(imgBlock).i32Const(16 * nv).i32Add().localSet(imgBlock);
         code.localGet(yBlock).i32Const(16 * nv).i32Add().localSet(yBlock);
       });
       if (nv > 1) {
-        code.localGet(ow4).i32Const(2).i32ShrU().i32Const(nv).i32RemU().localSet(lastVectors);
+        code.localGet(tail).localSet(partial);
         for (let vc = 1; vc < nv; vc++) {
           code.localGet(lastVectors).i32Const(vc).i32Eq().if();
           block(fc, vc);
@@ -216,6 +241,8 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   code.localGet(channels).localGet(kh).i32Mul().localGet(kw).i32Mul().i32Const(4).i32Mul();
   code.localSet(filterBytes);
   code.localGet(dh).localGet(ldImg).i32Mul().localSet(rowStep);
+  code.localGet(ow).i32Const(3).i32Add().i32Const(2).i32ShrU().localSet(vectors);
+  code.localGet(ow).i32Const(3).i32And().localSet(tail);
   code.localGet(dw).i32Const(4).i32Mul().localSet(colStep);
   // straight = dw = 1 ? kw : 0
   code.localGet(kw).i32Const(0).localGet(dw).i32Const(1).i32Eq().select().localSet(straight);

@@ -39,14 +39,15 @@ interface Case {
   dh: number;
   dw: number;
   filters: number;
-  ow4: number;
+  /** Output columns (any width: the last vector of a row may be partial). */
+  ow: number;
   oy0: number;
   oy1: number;
   bias: boolean;
   relu: boolean;
-  /** Floats between image rows; default: a real width ow4 − (seed mod 4) plus the kernel's reach. */
+  /** Floats between image rows; default: the width ow rounded up to whole vectors, less seed mod 4, plus the kernel's reach. */
   ldImg?: number;
-  /** Floats between y rows; default ow4, plus a gap for odd seeds. */
+  /** Floats between y rows; default ow, plus a gap for odd seeds. */
   ldY?: number;
 }
 
@@ -59,12 +60,13 @@ interface Case {
 function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
   const { f32, convRows } = kernel;
   const next = random(seed);
-  const { channels, kh, kw, dh, dw, filters, ow4, oy0, oy1 } = c;
+  const { channels, kh, kw, dh, dw, filters, ow, oy0, oy1 } = c;
+  const ow4 = Math.ceil(ow / 4) * 4;
   const reachW = (kw - 1) * dw, reachH = (kh - 1) * dh;
   const ldImg = c.ldImg ?? Math.max(1, ow4 - (seed % 4)) + reachW + (seed % 2 === 0 ? 0 : 3);
   const rowsIn = Math.max(oy0, oy1) + reachH;
   const imgPlane = rowsIn * ldImg + (seed % 3) * 5;
-  const ldY = c.ldY ?? ow4 + (seed % 2 === 0 ? 0 : 1 + (seed % 5));
+  const ldY = c.ldY ?? ow + (seed % 2 === 0 ? 0 : 1 + (seed % 5));
   const yPlane = Math.max(oy0, oy1) * ldY + (seed % 3) * 3;
   const imgLen = (channels - 1) * imgPlane + (rowsIn - 1) * ldImg + ow4 + reachW;
   const wLen = filters * channels * kh * kw;
@@ -83,7 +85,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
   f32.fill(GUARD, yBase - guard, yBase + yLen + guard);
   const at = (f: number, oy: number, ox: number) => yBase + f * yPlane + oy * ldY + ox;
   for (let f = 0; f < filters; f++) {
-    for (let oy = oy0; oy < oy1; oy++) for (let ox = 0; ox < ow4; ox++) f32[at(f, oy, ox)] = Number.NaN;
+    for (let oy = oy0; oy < oy1; oy++) for (let ox = 0; ox < ow; ox++) f32[at(f, oy, ox)] = Number.NaN;
   }
   const before = f32.slice(yBase - guard, yBase + yLen + guard);
   convRows(
@@ -100,7 +102,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
     imgPlane * 4,
     oy0,
     oy1,
-    ow4,
+    ow,
     filters,
     ldY * 4,
     yPlane * 4,
@@ -109,7 +111,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
   const where = JSON.stringify({ ...c, ldImg, imgPlane, ldY, yPlane, seed });
   for (let f = 0; f < filters; f++) {
     for (let oy = oy0; oy < oy1; oy++) {
-      for (let ox = 0; ox < ow4; ox++) {
+      for (let ox = 0; ox < ow; ox++) {
         let sum = c.bias ? f32[bBase + f] : 0, abs = Math.abs(sum);
         for (let ch = 0; ch < channels; ch++) {
           for (let p = 0; p < kh; p++) {
@@ -140,7 +142,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
 
 /** Every kernel size and dilation with cycling filters, widths, rows, bias and relu. */
 function sweepKernels(kernel: ReturnType<typeof instantiate>, seed: number) {
-  const filterCounts = [1, 2, 3, 6, 7], widths = [4, 8, 12, 16, 20, 28];
+  const filterCounts = [1, 2, 3, 6, 7], widths = [4, 8, 12, 16, 20, 28, 5, 10, 27];
   const sizes = [[1, 1], [3, 3], [5, 5], [3, 5], [5, 1], [1, 3], [5, 3]];
   let i = 0;
   for (const channels of [1, 3, 6]) {
@@ -154,7 +156,7 @@ function sweepKernels(kernel: ReturnType<typeof instantiate>, seed: number) {
           dh,
           dw,
           filters: filterCounts[i % filterCounts.length],
-          ow4: widths[i % widths.length],
+          ow: widths[i % widths.length],
           oy0,
           oy1: oy0 + rows,
           bias: i % 2 === 0,
@@ -170,7 +172,7 @@ function sweepKernels(kernel: ReturnType<typeof instantiate>, seed: number) {
 function sweepBlocks(kernel: ReturnType<typeof instantiate>, seed: number, widths: readonly number[]) {
   let i = 0;
   for (const filters of [1, 2, 3, 4, 5, 6, 7]) {
-    for (const ow4 of widths) {
+    for (const ow of widths) {
       for (const bias of [false, true]) {
         for (const relu of [false, true]) {
           const [kh, kw] = [[3, 3], [3, 2], [2, 5]][i % 3];
@@ -181,7 +183,7 @@ function sweepBlocks(kernel: ReturnType<typeof instantiate>, seed: number, width
             dh: 1,
             dw: 1,
             filters,
-            ow4,
+            ow,
             oy0: 1,
             oy1: 3,
             bias,
@@ -201,16 +203,37 @@ for (const relaxed of flavours) {
   });
 
   Deno.test(`convRowsFunction() ${flavour}: every filter count and width, bias and relu`, () => {
-    sweepBlocks(instantiate({ relaxed }), 1000, [4, 8, 12, 16, 20, 24, 28, 32, 36, 44]);
+    sweepBlocks(instantiate({ relaxed }), 1000, [
+      4,
+      8,
+      12,
+      16,
+      20,
+      24,
+      28,
+      32,
+      36,
+      44,
+      1,
+      2,
+      3,
+      6,
+      7,
+      9,
+      10,
+      13,
+      27,
+      31,
+    ]);
   });
 
   Deno.test(`convRowsFunction() ${flavour}: LeNet-5's two convolutions`, () => {
     const kernel = instantiate({ relaxed });
     // conv1 on one padded 32×32 image; conv2 on 6 channels of 14×14, rows running into the next.
-    const conv1 = { channels: 1, kh: 5, kw: 5, dh: 1, dw: 1, filters: 6, ow4: 28, ldImg: 32 };
+    const conv1 = { channels: 1, kh: 5, kw: 5, dh: 1, dw: 1, filters: 6, ow: 28, ldImg: 32 };
     check(kernel, { ...conv1, oy0: 0, oy1: 28, bias: true, relu: true, ldY: 28 }, 7);
-    const conv2 = { channels: 6, kh: 5, kw: 5, dh: 1, dw: 1, filters: 16, ow4: 12, ldImg: 14 };
-    check(kernel, { ...conv2, oy0: 0, oy1: 10, bias: true, relu: false, ldY: 12 }, 8);
+    const conv2 = { channels: 6, kh: 5, kw: 5, dh: 1, dw: 1, filters: 16, ow: 10, ldImg: 14 };
+    check(kernel, { ...conv2, oy0: 0, oy1: 10, bias: true, relu: false, ldY: 10 }, 8);
     check(kernel, { ...conv2, oy0: 4, oy1: 10, bias: false, relu: true, ldY: 10 + 2 }, 9);
   });
 
@@ -222,10 +245,10 @@ for (const relaxed of flavours) {
           const straightWidths = widthSets[(filters + vectors + unroll) % 3];
           const kernel = instantiate({ relaxed, filters, vectors, unroll, straightWidths });
           const seed = 10000 * filters + 100 * vectors + unroll;
-          sweepBlocks(kernel, seed, [4, 8, 12, 20, 28]);
+          sweepBlocks(kernel, seed, [4, 8, 12, 20, 28, 3, 10, 25]);
           for (const kw of [1, 2, 3, 4, 5, 7]) {
             for (const dw of [1, 2]) {
-              const c = { channels: 2, kh: 2, kw, dh: 2, dw, filters: 5, ow4: 28, oy0: 2, oy1: 4 };
+              const c = { channels: 2, kh: 2, kw, dh: 2, dw, filters: 5, ow: 27, oy0: 2, oy1: 4 };
               check(kernel, { ...c, bias: true, relu: kw % 2 === 0 }, seed + 10 * kw + dw);
             }
           }

@@ -41,8 +41,8 @@
  *   of one image each. Words: `IMG_BASE`, `IMG_PLANE`, `CHANNELS`, `LD_PADDED` (the padded images),
  *   `KH`, `KW`, `TAP_Y` / `TAP_X` (dilations), `WPACK` (OIHW weights), `C_BASE` (bias, or 0),
  *   `ACCUMULATE` (1: ReLU), `Y_BASE` and `LDB` (outputs and bytes between images), `LD_COLS` and
- *   `PLANE_OUT` (bytes between output rows and planes), `OH`, `OW` (columns computed, a multiple of
- *   4), `OG` (filters), `CHUNKS_PER_IMAGE`.
+ *   `PLANE_OUT` (bytes between output rows and planes), `OH`, `OW` (output columns), `OG`
+ *   (filters), `CHUNKS_PER_IMAGE`.
  * - `CONV` (convolution without im2col): first pad tasks (a chunk of image planes copied into the
  *   interiors of zeroed padded planes; none without padding), then compute tasks: `conv` over a
  *   chunk of one image's output positions.
@@ -205,7 +205,7 @@ export interface KernelExports extends SimdExports {
     imgPlane: number,
     oy0: number,
     oy1: number,
-    ow4: number,
+    ow: number,
     filters: number,
     ldY: number,
     yPlane: number,

@@ -1164,7 +1164,7 @@ export function convRowsWasm(
   const { ctrl } = engine;
   const { height: h, width: wd, ph, pw, channels, images, kh, kw, oh, ow } = g;
   const og = t.filters, padded = ph > 0 || pw > 0, planes = images * channels;
-  const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw, ow4 = Math.ceil(ow / 4) * 4;
+  const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw;
   const wholeImages = channels === g.xChannels;
   const rawAt = wholeImages ? addressOf(engine, x, g.image0 * channels * h * wd) : -1;
   const wAt = addressOf(engine, w, t.filter0 * k);
@@ -1172,10 +1172,10 @@ export function convRowsWasm(
   const yImage = t.yChannels * oh * ow * 4;
   const yFirst = (g.image0 * t.yChannels + t.filter0) * oh * ow;
   const yAt = addressOf(engine, y, yFirst);
-  const yInPlace = ow4 === ow && yAt >= 0;
+  const yInPlace = yAt >= 0;
   // Layout: padded planes (then slack: the last columns of a row read up to 3 floats past it), the
   // unpadded planes unless in place, the weights and bias unless in place, the outputs unless in
-  // place (rows ow4 wide).
+  // place.
   let next = scratchBase(engine);
   const img = padded || rawAt < 0 ? next : rawAt;
   if (img === next) next = align(next + planes * hp * wp * 4 + 64);
@@ -1186,8 +1186,8 @@ export function convRowsWasm(
   const bb = t.bias && biasAt < 0 ? next : biasAt;
   if (t.bias && biasAt < 0) next = align(next + og * 4);
   const yb = yInPlace ? yAt : next;
-  if (!yInPlace) next = align(next + images * og * oh * ow4 * 4);
-  if (!reserve(engine, next + (yAt < 0 ? og * oh * ow * 4 : 0) + 64)) return false;
+  if (!yInPlace) next = align(next + images * og * oh * ow * 4);
+  if (!reserve(engine, next + 64)) return false;
   const f32 = engine.f32;
   if (rawAt < 0) stageImages(engine, x, g, img, raw);
   else if (padded) f32.fill(0, img / 4, img / 4 + planes * hp * wp);
@@ -1206,7 +1206,7 @@ export function convRowsWasm(
     ctrl[LD_PADDED] = wd * 4;
     ctrl[CHANNELS] = channels;
   }
-  const ldY = (yInPlace ? ow : ow4) * 4;
+  const ldY = ow * 4;
   ctrl[TASKS] = images * Math.ceil(oh / chunk);
   ctrl[CHUNKS_PER_IMAGE] = Math.ceil(oh / chunk);
   ctrl[POS_CHUNK] = chunk;
@@ -1222,22 +1222,14 @@ export function convRowsWasm(
   ctrl[LD_COLS] = ldY;
   ctrl[PLANE_OUT] = oh * ldY;
   ctrl[OH] = oh;
-  ctrl[OW] = ow4;
+  ctrl[OW] = ow;
   ctrl[OG] = og;
   runJob(engine, used, padTasks + ctrl[TASKS]);
   if (yInPlace) return true;
-  // Copy the outputs out: drop the columns past ow, and place each image's planes.
-  const rows = og * oh;
+  // Copy the outputs out, each image's planes to their place.
   for (let b = 0; b < images; b++) {
-    const src = yb + b * og * oh * ldY;
-    if (yAt >= 0) {
-      engine.kernel.copy(yAt + b * yImage, src, rows, ow, ow * 4, ldY);
-    } else {
-      const stage = next;
-      if (ldY !== ow * 4) engine.kernel.copy(stage, src, rows, ow, ow * 4, ldY);
-      const from = (ldY !== ow * 4 ? stage : src) / 4;
-      y.set(engine.f32.subarray(from, from + rows * ow), yFirst + b * (yImage / 4));
-    }
+    const from = yb / 4 + b * og * oh * ow;
+    y.set(engine.f32.subarray(from, from + og * oh * ow), yFirst + b * (yImage / 4));
   }
   return true;
 }

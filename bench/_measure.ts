@@ -53,19 +53,48 @@ export interface TimingOptions {
  * @returns The median seconds of one run.
  */
 export async function medianSeconds(step: () => unknown, options: TimingOptions): Promise<number> {
-  const { warmup = 1, runs, steps = 1 } = options;
-  for (let i = 0; i < warmup; i++) {
-    await step();
-    sampleRss();
+  return (await interleavedMedianSeconds([step], options))[0];
+}
+
+/**
+ * Times several contenders against each other: each gets `warmup` untimed calls, then every timed
+ * run times `steps` calls of each contender in turn, so that a machine whose speed drifts (a
+ * shared VM: 1.5× within seconds here) slows all of them alike and their ratio holds.
+ *
+ * @param steps One step per contender; awaited when it returns a promise.
+ * @param options Warm-up, runs and steps per run.
+ * @returns The median seconds of one run, per contender.
+ * @example Two contenders, medians of three runs each
+ * ```ts
+ * import { interleavedMedianSeconds } from "./_measure.ts";
+ * import assert from "node:assert/strict";
+ * const calls = [0, 0];
+ * const s = await interleavedMedianSeconds([() => calls[0]++, () => calls[1]++], { runs: 3, steps: 2 });
+ * assert.deepEqual(calls, [7, 7]);
+ * assert.equal(s.length, 2);
+ * ```
+ */
+export async function interleavedMedianSeconds(
+  steps: readonly (() => unknown)[],
+  options: TimingOptions,
+): Promise<number[]> {
+  const { warmup = 1, runs, steps: calls = 1 } = options;
+  for (const step of steps) {
+    for (let i = 0; i < warmup; i++) {
+      await step();
+      sampleRss();
+    }
   }
-  const seconds: number[] = [];
+  const seconds = steps.map(() => [] as number[]);
   for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) await step();
-    seconds.push((performance.now() - t0) / 1000);
-    sampleRss();
+    for (const [i, step] of steps.entries()) {
+      const t0 = performance.now();
+      for (let s = 0; s < calls; s++) await step();
+      seconds[i].push((performance.now() - t0) / 1000);
+      sampleRss();
+    }
   }
-  return median(seconds);
+  return seconds.map(median);
 }
 
 let peak = 0;

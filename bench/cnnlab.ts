@@ -23,6 +23,8 @@ export interface CnnlabBenchOptions {
   readonly runs: number;
   /** Written into each row (the WebGPU adapter). */
   readonly device?: string;
+  /** `lenet5-infer` is measured interleaved with a peer (`bench/paired.ts`): no row for it here. */
+  readonly pairedInfer?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
     if (tasks.includes("lenet5-train")) {
       rows.push({ ...base, task: "lenet5-train", batch, imagesPerSecond: t.trainImagesPerSecond, runs });
     }
-    if (tasks.includes("lenet5-infer")) {
+    if (tasks.includes("lenet5-infer") && !options.pairedInfer) {
       rows.push({ ...base, task: "lenet5-infer", batch, imagesPerSecond: t.inferImagesPerSecond, runs });
     }
   }
@@ -59,6 +61,45 @@ export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
     rows.push({ ...base, task: "gemm-1024", batch: 1, gflops: await gemmGflops(1024, runs), runs });
   }
   return rows;
+}
+
+/** One contender of an interleaved measurement: a step to time, and its clean-up. */
+export interface Contender {
+  readonly step: () => Promise<void>;
+  readonly dispose: () => void;
+}
+
+/**
+ * LeNet-5 inference on a batch, as `measureThroughput` times it: a forward pass under `noGrad` and
+ * `tidy` from a fresh input tensor, reading the result back.
+ *
+ * @param registry Where the backend and LeNet-5's layers are registered.
+ * @param backend Registered backend name.
+ * @param batch Images per step.
+ * @returns The step, and `dispose` for the model's parameters.
+ */
+export async function cnnlabLenetInfer(
+  registry: Registry,
+  backend: string,
+  batch: number,
+): Promise<Contender> {
+  const device = await registry.device(backend);
+  const rng = new Rng(1);
+  const spec = lenet5();
+  const model = new Model(spec, { registry, device, rng });
+  const xs = Float32Array.from({ length: batch * 28 * 28 }, () => rng.next());
+  return {
+    step: async () => {
+      const out = noGrad(() =>
+        tidy(() => model.forward(device.tensor(xs, [batch, 1, 28, 28]), { training: false, rng }))
+      );
+      await out.data();
+      out.dispose();
+    },
+    dispose: () => {
+      for (const p of model.parameters().values()) p.dispose();
+    },
+  };
 }
 
 /**

@@ -7,7 +7,9 @@
  * float32 matrix product). Rows: cnnlab on its CPU backend (and WebGPU for LeNet-5 where an adapter
  * exists), then, in the same process, TensorFlow.js on its CPU and WebAssembly SIMD backends and
  * onnxruntime-node (native, inference only) where it loads. Each figure is the median of at least 5
- * timed runs after warm-up. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on
+ * timed runs after warm-up. With peers, cnnlab's CPU and TensorFlow.js WebAssembly's LeNet-5
+ * inference are timed run by run in turn (`bench/paired.ts`), since their ratio is a target and
+ * this VM's speed drifts between figures taken apart. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on
  * stdout and nothing else; the text form prints the rows and cnnlab's speed over each peer's.
  *
  * TensorFlow.js and onnxruntime are imported only when peers run, so `--no-peers` needs neither
@@ -67,7 +69,10 @@ await registry.device("cpu", {
   ...(flags.threads ? { threads: Number(flags.threads) } : {}),
   ...(flags["cpu-kernels"] ? { kernels: flags["cpu-kernels"] } : {}),
 });
-for (const r of await cnnlabRows({ registry, backend: "cpu", tasks, batch, runs })) show(r);
+// With peers, cnnlab's and TensorFlow.js WebAssembly's LeNet-5 inference are timed in turn (their
+// ratio is a target; see bench/paired.ts), after the other rows.
+const pairedInfer = !flags["no-peers"] && tasks.includes("lenet5-infer");
+for (const r of await cnnlabRows({ registry, backend: "cpu", tasks, batch, runs, pairedInfer })) show(r);
 
 // cnnlab on WebGPU (LeNet-5 only), where an adapter exists (a software one here; a real GPU on the
 // device machine).
@@ -86,7 +91,11 @@ const cnnlabPeakRssBytes = sampleRss();
 
 if (!flags["no-peers"]) {
   const { tfjsRows } = await import("./tfjs.ts");
-  await tfjsRows({ tasks, batch, runs, onRow: show });
+  await tfjsRows({ tasks, batch, runs, onRow: show, pairedInfer });
+  if (pairedInfer) {
+    const { pairedLenetInfer } = await import("./paired.ts");
+    for (const r of await pairedLenetInfer({ registry, batch, runs })) show(r);
+  }
   const { onnxRows } = await import("./onnx.ts");
   for (const r of await onnxRows({ tasks, batch, runs })) show(r);
 }

@@ -27,6 +27,11 @@ export interface TfjsBenchOptions {
   readonly runs: number;
   /** Called with each row as soon as it is measured. */
   readonly onRow?: (row: Row) => void;
+  /**
+   * `lenet5-infer` on the WebAssembly backend is measured interleaved with cnnlab
+   * (`bench/paired.ts`): no row for it here.
+   */
+  readonly pairedInfer?: boolean;
 }
 
 /**
@@ -54,6 +59,7 @@ export async function tfjsRows(options: TfjsBenchOptions): Promise<Row[]> {
       continue;
     }
     for (const task of options.tasks) {
+      if (options.pairedInfer && wanted === "wasm" && task === "lenet5-infer") continue;
       const batch = task.startsWith("lenet5") ? options.batch : 1;
       try {
         push({
@@ -73,6 +79,32 @@ export async function tfjsRows(options: TfjsBenchOptions): Promise<Row[]> {
   }
   await tf.setBackend("cpu");
   return rows;
+}
+
+/**
+ * LeNet-5 inference on a batch on TensorFlow.js's WebAssembly backend, selected by this call (it
+ * stays selected): `predict`, reading the result back.
+ *
+ * @param batch Images per step.
+ * @returns The backend's name (`"wasm-simd"` or `"wasm"`), the step, and `dispose`.
+ * @throws {Error} If the WebAssembly backend cannot be selected.
+ */
+export async function tfjsWasmLenetInfer(
+  batch: number,
+): Promise<{ readonly backend: string; readonly step: () => Promise<void>; readonly dispose: () => void }> {
+  const { tf } = await import("../tests/tfjs.ts");
+  const backend = await useWasm(tf);
+  const model = lenet5(tf);
+  const x = tf.randomUniform([batch, 28, 28, 1]);
+  return {
+    backend,
+    step: () => readAndDispose(model.predict(x) as tfjs.Tensor),
+    dispose: () => {
+      model.dispose();
+      x.dispose();
+      tf.disposeVariables();
+    },
+  };
 }
 
 /**

@@ -1,0 +1,85 @@
+/**
+ * LeNet-5 inference of cnnlab's CPU backend and TensorFlow.js's WebAssembly backend, timed run by
+ * run in turn (`interleavedMedianSeconds`): the issue's target is their ratio, and on a shared VM
+ * whose speed drifts by 1.5× within seconds, two figures taken a minute apart can differ by that
+ * much more than the frameworks do.
+ * @module
+ */
+import type { Registry } from "@cnnlab/core";
+import { cnnlabLenetInfer } from "./cnnlab.ts";
+import { interleavedMedianSeconds, reason, type Row } from "./_measure.ts";
+
+/** Steps (batches) per timed run, as `measureThroughput` and the TensorFlow.js rows take. */
+const STEPS = 5;
+
+/**
+ * The `lenet5-infer` rows of cnnlab on `cpu` and of TensorFlow.js on WebAssembly, measured
+ * interleaved; a TensorFlow.js row with a `note` where its backend cannot run.
+ *
+ * @param options Registry, batch and timed runs.
+ * @returns The two rows (cnnlab's first).
+ */
+export async function pairedLenetInfer(
+  options: { readonly registry: Registry; readonly batch: number; readonly runs: number },
+): Promise<Row[]> {
+  const { registry, batch, runs } = options;
+  const note = "timed in turn with the other row of this task";
+  const ours = await cnnlabLenetInfer(registry, "cpu", batch);
+  try {
+    let peer;
+    try {
+      const { tfjsWasmLenetInfer } = await import("./tfjs.ts");
+      peer = await tfjsWasmLenetInfer(batch);
+    } catch (e) {
+      const [s] = await interleavedMedianSeconds([ours.step], { runs, steps: STEPS, warmup: 3 });
+      return [
+        {
+          framework: "cnnlab",
+          backend: "cpu",
+          task: "lenet5-infer",
+          batch,
+          imagesPerSecond: STEPS * batch / s,
+          runs,
+        },
+        {
+          framework: "tfjs",
+          backend: "wasm",
+          task: "lenet5-infer",
+          batch: 0,
+          note: `unavailable: ${reason(e)}`,
+        },
+      ];
+    }
+    try {
+      const [s, t] = await interleavedMedianSeconds([ours.step, peer.step], {
+        runs,
+        steps: STEPS,
+        warmup: 3,
+      });
+      return [
+        {
+          framework: "cnnlab",
+          backend: "cpu",
+          task: "lenet5-infer",
+          batch,
+          imagesPerSecond: STEPS * batch / s,
+          runs,
+          note,
+        },
+        {
+          framework: "tfjs",
+          backend: peer.backend,
+          task: "lenet5-infer",
+          batch,
+          imagesPerSecond: STEPS * batch / t,
+          runs,
+          note,
+        },
+      ];
+    } finally {
+      peer.dispose();
+    }
+  } finally {
+    ours.dispose();
+  }
+}

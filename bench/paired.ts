@@ -23,7 +23,16 @@ export async function pairedLenetInfer(
   options: { readonly registry: Registry; readonly batch: number; readonly runs: number },
 ): Promise<Row[]> {
   const { registry, batch, runs } = options;
-  const note = "timed in turn with the other row of this task";
+  const timing = { runs, steps: STEPS, warmup: 3 };
+  const row = (framework: string, backend: string, seconds: number, note?: string): Row => ({
+    framework,
+    backend,
+    task: "lenet5-infer",
+    batch,
+    imagesPerSecond: STEPS * batch / seconds,
+    runs,
+    ...(note ? { note } : {}),
+  });
   const ours = await cnnlabLenetInfer(registry, "cpu", batch);
   try {
     let peer;
@@ -31,51 +40,14 @@ export async function pairedLenetInfer(
       const { tfjsWasmLenetInfer } = await import("./tfjs.ts");
       peer = await tfjsWasmLenetInfer(batch);
     } catch (e) {
-      const [s] = await interleavedMedianSeconds([ours.step], { runs, steps: STEPS, warmup: 3 });
-      return [
-        {
-          framework: "cnnlab",
-          backend: "cpu",
-          task: "lenet5-infer",
-          batch,
-          imagesPerSecond: STEPS * batch / s,
-          runs,
-        },
-        {
-          framework: "tfjs",
-          backend: "wasm",
-          task: "lenet5-infer",
-          batch: 0,
-          note: `unavailable: ${reason(e)}`,
-        },
-      ];
+      const [s] = await interleavedMedianSeconds([ours.step], timing);
+      const missing: Row = { framework: "tfjs", backend: "wasm", task: "lenet5-infer", batch: 0 };
+      return [row("cnnlab", "cpu", s), { ...missing, note: `unavailable: ${reason(e)}` }];
     }
     try {
-      const [s, t] = await interleavedMedianSeconds([ours.step, peer.step], {
-        runs,
-        steps: STEPS,
-        warmup: 3,
-      });
-      return [
-        {
-          framework: "cnnlab",
-          backend: "cpu",
-          task: "lenet5-infer",
-          batch,
-          imagesPerSecond: STEPS * batch / s,
-          runs,
-          note,
-        },
-        {
-          framework: "tfjs",
-          backend: peer.backend,
-          task: "lenet5-infer",
-          batch,
-          imagesPerSecond: STEPS * batch / t,
-          runs,
-          note,
-        },
-      ];
+      const [s, t] = await interleavedMedianSeconds([ours.step, peer.step], timing);
+      const note = "timed in turn with the other row of this task";
+      return [row("cnnlab", "cpu", s, note), row("tfjs", peer.backend, t, note)];
     } finally {
       peer.dispose();
     }

@@ -141,10 +141,12 @@ Deno.test("gemmWasm() on a worker alone matches a triple loop", async () => {
 });
 
 /**
- * Runs gemmWasm on a batch of random products `stride` apart (with gaps, offsets as in `s`) and
- * compares each product with `naive`, and the gaps with their old values.
+ * Runs a batch of random products `stride` apart (with gaps, offsets as in `s`) and compares each
+ * product with `naive`, and the gaps with their old values: through `gemmWasm`, or with `packed`,
+ * through `packAWasm` into a block of the memory and `gemmPackedWasm` (A overwritten with NaN
+ * after packing, so that reading it instead of its packing fails).
  */
-function checkBatch(m: number, n: number, k: number, s: WasmGemmSettings): void {
+function checkBatch(m: number, n: number, k: number, s: WasmGemmSettings, packed = false): void {
   const a = random(s.offsetA + (s.batch - 1) * s.strideA + m * k + 3),
     b = random(s.offsetB + (s.batch - 1) * s.strideB + k * n + 2),
     c = random(s.offsetC + (s.batch - 1) * s.strideC + m * n + 5);
@@ -156,8 +158,18 @@ function checkBatch(m: number, n: number, k: number, s: WasmGemmSettings): void 
       s.offsetC + i * s.strideC,
     );
   }
-  assert.ok(gemmWasm(m, n, k, a, b, c, s));
-  const label = `${m}×${n}×${k} ${JSON.stringify(s)}`;
+  if (packed) {
+    const block = allocateWasm(s.relaxed, s.batch * packedABytes(s.relaxed, m, k) / 4);
+    assert.ok(block);
+    try {
+      assert.ok(packAWasm(m, k, a, block, s));
+      a.fill(NaN);
+      assert.ok(gemmPackedWasm(m, n, k, block, b, c, s));
+    } finally {
+      releaseWasm(block);
+    }
+  } else assert.ok(gemmWasm(m, n, k, a, b, c, s));
+  const label = `${packed ? "packed " : ""}${m}×${n}×${k} ${JSON.stringify(s)}`;
   for (let i = 0; i < c.length; i++) {
     assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
   }
@@ -211,37 +223,6 @@ for (const slots of [undefined, 2, 3]) {
   });
 }
 
-/**
- * Packs the batch's A with `packAWasm` into a block of the memory, then runs `gemmPackedWasm` (A
- * overwritten with NaN, so that reading it instead of its packing fails) and compares with `naive`.
- */
-function checkPackedBatch(m: number, n: number, k: number, s: WasmGemmSettings): void {
-  const a = random(s.offsetA + (s.batch - 1) * s.strideA + m * k + 3),
-    b = random(s.offsetB + (s.batch - 1) * s.strideB + k * n + 2),
-    c = random(s.offsetC + (s.batch - 1) * s.strideC + m * n + 5);
-  const want = c.slice();
-  for (let i = 0; i < s.batch; i++) {
-    const single = { ...s, offsetA: s.offsetA + i * s.strideA, offsetB: s.offsetB + i * s.strideB };
-    want.set(
-      naive(m, n, k, a, b, c, { ...single, offsetC: s.offsetC + i * s.strideC }),
-      s.offsetC + i * s.strideC,
-    );
-  }
-  const packed = allocateWasm(s.relaxed, s.batch * packedABytes(s.relaxed, m, k) / 4);
-  assert.ok(packed);
-  try {
-    assert.ok(packAWasm(m, k, a, packed, s));
-    a.fill(NaN);
-    assert.ok(gemmPackedWasm(m, n, k, packed, b, c, s));
-  } finally {
-    releaseWasm(packed);
-  }
-  const label = `packed ${m}×${n}×${k} ${JSON.stringify(s)}`;
-  for (let i = 0; i < c.length; i++) {
-    assert.ok(Math.abs(c[i] - want[i]) <= 1e-5 * (k + 1), `${label}: C[${i}] = ${c[i]}, want ${want[i]}`);
-  }
-}
-
 for (const slots of [undefined, 2]) {
   Deno.test(`gemmPackedWasm() runs every product's tasks on a worker alone, A packed once (slots: ${slots})`, async () => {
     await workerReady(true);
@@ -251,7 +232,7 @@ for (const slots of [undefined, 2]) {
       for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [61, 20, 80]]) {
         for (let flags = 0; flags < 8; flags++) {
           const [caller, worker] = threadStats(true).done;
-          checkPackedBatch(m, n, k, batchSettings(m, n, k, flags, 5));
+          checkBatch(m, n, k, batchSettings(m, n, k, flags, 5), true);
           const after = threadStats(true).done;
           assert.equal(after[0], caller, "the caller ran tasks");
           assert.ok(after[1] >= worker + 5, "the worker ran fewer tasks than the batch has");

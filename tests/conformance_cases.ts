@@ -84,6 +84,10 @@ export const CASES: Readonly<Record<string, readonly OpCase[]>> = {
     { inputs: [{ shape: [2, 2, 7, 7] }, { shape: [4, 2, 3, 3] }], attrs: conv(1, 1, 1, 1) },
     { inputs: [{ shape: [1, 4, 9, 8] }, { shape: [6, 2, 3, 2] }], attrs: conv(2, 1, 2, 2) },
   ],
+  conv2dBias: [
+    { inputs: [{ shape: [2, 2, 7, 7] }, { shape: [4, 2, 3, 3] }, { shape: [4] }], attrs: conv(1, 1, 1, 1) },
+    { inputs: [{ shape: [1, 4, 9, 8] }, { shape: [6, 2, 3, 2] }, { shape: [6] }], attrs: conv(2, 1, 2, 2) },
+  ],
   conv2dBackpropInput: [
     {
       inputs: [{ shape: [2, 4, 7, 7] }, { shape: [4, 2, 3, 3] }],

@@ -1146,8 +1146,7 @@ export interface ConvRowsTarget extends ConvTarget {
  * A stride-1 convolution with vectors along output columns (the kernel's `convRows`) of the images
  * and channels of `g` by `t.filters` filters of `w`, into channels `[filter0, filter0 + filters)`
  * of `y`, plus bias and ReLU when asked. Operands that are views of the memory are used in place:
- * the images (unpadded, all channels), the weights, the bias and, when the output rows are a
- * multiple of 4 wide, `y`; the rest is staged. False, doing nothing, for other strides or when the
+ * the images (unpadded, all channels), the weights, the bias and `y`; the rest is staged. False, doing nothing, for other strides or when the
  * memory cannot grow.
  */
 export function convRowsWasm(

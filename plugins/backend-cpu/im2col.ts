@@ -19,6 +19,7 @@ import {
   unfoldWasm,
   workspaceWasm,
 } from "./_gemm_wasm.ts";
+import { addChannelBias } from "./simd.ts";
 import { settings } from "./_settings.ts";
 import { KERNEL_SHAPES } from "./_gemm_kernel.ts";
 
@@ -62,6 +63,11 @@ export interface ConvolveOptions extends Im2colGeometry {
   readonly filter0?: number;
   /** Channels per image of `y` (default `filters`). */
   readonly yChannels?: number;
+  /**
+   * Per-filter biases `[·]`: filter f's outputs add `bias[filter0 + f]` (the row convolution in
+   * its registers, the other paths after the product). None when omitted.
+   */
+  readonly bias?: Float32Array;
 }
 
 /** Resolves and checks a geometry against the tensor and cols lengths. */
@@ -340,14 +346,17 @@ export function convolve(x: Float32Array, w: Float32Array, options: ConvolveOpti
   if (
     !Number.isInteger(filters) || filters < 1 || !Number.isInteger(filter0) || filter0 < 0 ||
     filter0 + filters > yChannels || w.length < (filter0 + filters) * k ||
-    y.length < (g.image0 + g.images) * yChannels * g.oh * g.ow
+    y.length < (g.image0 + g.images) * yChannels * g.oh * g.ow ||
+    (options.bias !== undefined && options.bias.length < filter0 + filters)
   ) {
     throw new RangeError(
       `Cannot convolve: filters ${filters} from ${filter0} of ${yChannels} output channels need w of ${
         (filter0 + filters) * k
-      } values (it has ${w.length}) and y of ${
+      } values (it has ${w.length}), y of ${
         (g.image0 + g.images) * yChannels * g.oh * g.ow
-      } (it has ${y.length})`,
+      } (it has ${y.length}) and a bias, when given, of ${
+        filter0 + filters
+      } (it has ${options.bias?.length})`,
     );
   }
   if (settings.kernels !== "wasm") return false;
@@ -355,8 +364,22 @@ export function convolve(x: Float32Array, w: Float32Array, options: ConvolveOpti
   if (!rows && !implicitPays(filters, k)) return false;
   if (g.images === 0 || g.channels === 0) return true;
   const target = { filters, filter0, yChannels };
-  if (rows) return convRowsWasm(settings.relaxed, settings.threads, x, w, y, g, target);
-  return convWasm(settings.relaxed, settings.threads, x, w, y, g, target);
+  if (rows) {
+    return convRowsWasm(settings.relaxed, settings.threads, x, w, y, g, { ...target, bias: options.bias });
+  }
+  if (!convWasm(settings.relaxed, settings.threads, x, w, y, g, target)) return false;
+  if (options.bias) {
+    const plane = g.oh * g.ow;
+    addChannelBias(y, options.bias, {
+      image0: g.image0,
+      images: g.images,
+      yChannels,
+      filter0,
+      filters,
+      plane,
+    });
+  }
+  return true;
 }
 
 /** Largest image (input planes and output gradient) that `convolveFilterGradient` takes on: 256 KiB. */

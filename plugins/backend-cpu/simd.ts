@@ -98,6 +98,43 @@ export function biasAddSimd(
   return true;
 }
 
+/** Which planes of `y` `addChannelBias` adds to. */
+export interface BiasBlock {
+  /** First image and images. */
+  readonly image0: number;
+  readonly images: number;
+  /** Channels per image of `y`. */
+  readonly yChannels: number;
+  /** First channel and channels: channel `filter0 + f` adds `bias[filter0 + f]`. */
+  readonly filter0: number;
+  readonly filters: number;
+  /** Values per plane. */
+  readonly plane: number;
+}
+
+/**
+ * `y[b, filter0 + f, i] += bias[filter0 + f]` for the images and channels of `block`, in place: by
+ * `biasAddSimd` where the arrays are in the kernels' memory, else a loop (the convolutions call it
+ * after the paths that do not add their bias themselves).
+ *
+ * @param y NCHW values `[·, yChannels, plane]`, changed in place.
+ * @param bias `[·]` per-channel values.
+ * @param block The planes.
+ */
+export function addChannelBias(y: Float32Array, bias: Float32Array, block: BiasBlock): void {
+  const { image0, images, yChannels, filter0, filters, plane } = block;
+  const b = bias.subarray(filter0, filter0 + filters);
+  for (let image = image0; image < image0 + images; image++) {
+    const start = (image * yChannels + filter0) * plane;
+    const planes = y.subarray(start, start + filters * plane);
+    if (biasAddSimd(planes, b, planes, filters, plane)) continue;
+    for (let f = 0; f < filters; f++) {
+      const v = b[f];
+      for (let i = f * plane; i < (f + 1) * plane; i++) planes[i] += v;
+    }
+  }
+}
+
 /** Geometry of an unpadded pooling over `planes` planes of `h × w`. */
 export interface PoolGeometry {
   readonly planes: number;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "@cnnlab/core";
 import { allocate, release } from "./memory.ts";
 import {
+  addChannelBias,
   biasAddSimd,
   binarySimd,
   channelSumsSimd,
@@ -77,4 +78,21 @@ Deno.test("SIMD wrappers decline plain arrays, the TypeScript kernels, and windo
   assert.equal(maxPoolSimd(x, y, { planes: 1, h: 2, w: 4, oh: 1, ow: 2, kh: 2, kw: 3, sh: 1, sw: 2 }), false);
   release(x);
   release(y);
+});
+
+Deno.test("addChannelBias() adds to the chosen planes only, in the kernels' memory and outside it", () => {
+  // y [3 images, 5 channels, 7 values]; images 1–2, channels 1–3.
+  const block = { image0: 1, images: 2, yChannels: 5, filter0: 1, filters: 3, plane: 7 };
+  for (const inMemory of [true, false]) {
+    const [y0, bias] = blocks(3 * 5 * 7, 5);
+    const y = inMemory ? y0 : y0.slice();
+    const want = [...y];
+    for (let b = 1; b < 3; b++) {
+      for (let c = 1; c < 4; c++) for (let i = 0; i < 7; i++) want[(b * 5 + c) * 7 + i] += bias[c];
+    }
+    addChannelBias(y, bias, block);
+    // Float32 sums, as the kernel rounds them.
+    assert.deepEqual([...y], want.map((v) => Math.fround(v)), inMemory ? "in memory" : "plain arrays");
+    for (const t of [y0, bias]) release(t);
+  }
 });

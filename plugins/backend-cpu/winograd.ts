@@ -29,6 +29,7 @@ import { col2im, type ConvolveOptions, gemmWorkspace, im2col } from "./im2col.ts
 import { kernelHolding } from "./_gemm_wasm.ts";
 import { allocate, release } from "./memory.ts";
 import { settings } from "./_settings.ts";
+import { addChannelBias } from "./simd.ts";
 import { toomCook } from "./_toom_cook.ts";
 import { transformName, WINOGRAD_SHAPES, type WinogradExports } from "./_winograd_kernel.ts";
 
@@ -209,7 +210,8 @@ export function convolveWinograd(
     settings.kernels !== "wasm" || least === undefined || kw !== r || sh !== 1 || sw !== 1 || dh !== 1 ||
     dw !== 1 || channels < least || filters < least || images > WINOGRAD_MAX_IMAGES ||
     oh < 1 || ow < 1 || x.length < (image0 + images) * xChannels * height * width ||
-    w.length < (filter0 + filters) * channels * r * r || y.length < (image0 + images) * yChannels * oh * ow
+    w.length < (filter0 + filters) * channels * r * r || y.length < (image0 + images) * yChannels * oh * ow ||
+    (options.bias !== undefined && options.bias.length < filter0 + filters)
   ) return false;
   if (tileOutputs !== undefined && !WINOGRAD_SHAPES.some(([m, rr]) => m === tileOutputs && rr === r)) {
     throw new RangeError(
@@ -286,6 +288,9 @@ export function convolveWinograd(
     for (let f = 0; f < filters; f++) {
       const dst = y.byteOffset + ((b * yChannels + filter0 + f) * oh * ow) * 4;
       kernel.copy(dst, out.byteOffset + f * m * m * tiles * 4, oh, ow, ow * 4, m * tX * 4);
+    }
+    if (options.bias) {
+      addChannelBias(y, options.bias, { image0: b, images: 1, yChannels, filter0, filters, plane: oh * ow });
     }
   }
   return true;

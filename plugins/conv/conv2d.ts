@@ -15,7 +15,7 @@ import {
 import { ConvParameters } from "./_parameters.ts";
 import { type Conv2dAttrs, outSize, type Pair } from "./_geometry.ts";
 import { boolOption, checkKeys, intOption, pairOption, samePadding } from "./_options.ts";
-import { conv2d as conv2dOp } from "./conv2d_op.ts";
+import { conv2d as conv2dOp, conv2dBias as conv2dBiasOp } from "./conv2d_op.ts";
 
 /** Options of the `conv2d` layer, as written in a model spec. */
 export interface Conv2dOptions {
@@ -180,7 +180,8 @@ export class Conv2d implements Layer<Conv2dOptions> {
 
   /**
    * The layer's computation with explicit parameters (for gradient checks and functional use):
-   * `conv2d(x, weight) + reshape(bias, [1, filters, 1, 1])`.
+   * `conv2d(x, weight) + reshape(bias, [1, filters, 1, 1])`, as one `conv2dBias` op where the
+   * backend has a kernel for it.
    *
    * @param x `[batch, channels, height, width]`.
    * @param weight `[filters, channels/groups, kh, kw]`.
@@ -191,8 +192,10 @@ export class Conv2d implements Layer<Conv2dOptions> {
   forwardWith(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     this.outputShape(x.shape);
     const { stride, padding, dilation, groups, filters } = this.resolved;
-    const y = conv2dOp(x, weight, { stride, padding, dilation, groups });
-    return bias ? ops.add(y, ops.reshape(bias, [1, filters, 1, 1])) : y;
+    const attrs = { stride, padding, dilation, groups };
+    if (!bias) return conv2dOp(x, weight, attrs);
+    if (x.device.registry.hasKernel("conv2dBias", x.device.name)) return conv2dBiasOp(x, weight, bias, attrs);
+    return ops.add(conv2dOp(x, weight, attrs), ops.reshape(bias, [1, filters, 1, 1]));
   }
 
   /** `weight` and (unless `bias: false`) `bias`, once built. */

@@ -8,7 +8,7 @@
  * `conv2dBackpropFilter(x, dy)` to `conv2dBackpropInput(dy, g)` and `conv2d(x, g)`.
  * @module
  */
-import { defineOp, type OpDef, runOp, type Shape, shapesEqual, type Tensor } from "@cnnlab/core";
+import { defineOp, type OpDef, ops, runOp, type Shape, shapesEqual, type Tensor } from "@cnnlab/core";
 import { type Conv2dAttrs, type Conv2dAttrsInput, convGeometry, resolveConv2dAttrs } from "./_geometry.ts";
 
 export type { Conv2dAttrs, Conv2dAttrsInput, Pair } from "./_geometry.ts";
@@ -234,6 +234,84 @@ export const conv2dBackpropFilterOp: OpDef<Conv2dBackpropFilterAttrs> = defineOp
  */
 export function conv2d(x: Tensor, w: Tensor, attrs: Conv2dAttrsInput = {}): Tensor {
   return runOp(conv2dOp, [x, w], resolveConv2dAttrs(attrs));
+}
+
+/**
+ * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`. A
+ * kernel can add the bias while the outputs are still in registers (the CPU row convolution does)
+ * instead of in a second pass over them; the `conv2d` layer uses it where the backend has a kernel.
+ *
+ * @example The reference: a 1×1 filter of 2 plus a bias of 1
+ * ```ts
+ * import { conv2dBiasOp } from "@cnnlab/conv";
+ * import assert from "node:assert/strict";
+ * const attrs = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * const y = conv2dBiasOp.reference(
+ *   [new Float32Array([1, 2]), new Float32Array([2]), new Float32Array([1])],
+ *   [[1, 1, 1, 2], [1, 1, 1, 1], [1]],
+ *   attrs,
+ *   [1, 1, 1, 2],
+ * );
+ * assert.deepEqual([...y], [3, 5]);
+ * ```
+ */
+export const conv2dBiasOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
+  name: "conv2dBias",
+  inputs: ["x", "w", "bias"],
+  outputShape([x, w, bias], attrs) {
+    const shape = conv2dOp.outputShape([x, w], attrs);
+    if (!shapesEqual(bias, [shape[1]])) {
+      throw new TypeError(
+        `Cannot apply conv2dBias with bias [${bias}]: it must be [${
+          shape[1]
+        }], one value per filter of w [${w}]`,
+      );
+    }
+    return shape;
+  },
+  reference([x, w, bias], [xs, ws], attrs, outShape) {
+    const y = conv2dOp.reference([x, w], [xs, ws], attrs, outShape);
+    const [n, cOut, oh, ow] = outShape, plane = oh * ow;
+    for (let b = 0; b < n; b++) {
+      for (let o = 0; o < cOut; o++) {
+        for (let i = (b * cOut + o) * plane; i < (b * cOut + o + 1) * plane; i++) y[i] += bias[o];
+      }
+    }
+    return y;
+  },
+  grads: [
+    ({ dy, inputs: [x, w], attrs }) =>
+      conv2dBackpropInput(dy, w, { ...forwardAttrs(attrs), inputShape: x.shape }),
+    ({ dy, inputs: [x, w], attrs }) =>
+      conv2dBackpropFilter(x, dy, { ...forwardAttrs(attrs), filterShape: w.shape }),
+    ({ dy }) => ops.sum(dy, { axes: [0, 2, 3] }),
+  ],
+});
+
+/**
+ * `conv2d(x, w) + bias` per filter, as one op (`conv2dBiasOp`).
+ *
+ * @param x Input `[n, cIn, h, w]`.
+ * @param w Filter `[cOut, cIn/groups, kh, kw]`.
+ * @param bias `[cOut]`.
+ * @param attrs Stride, padding, dilation and groups, as for `conv2d`.
+ * @returns `[n, cOut, oh, ow]`.
+ * @throws {TypeError} If a shape does not fit.
+ * @example Same as conv2d plus the bias
+ * ```ts
+ * import { Registry } from "@cnnlab/core";
+ * import cpu from "@cnnlab/backend-cpu";
+ * import conv, { convOps } from "@cnnlab/conv";
+ * import assert from "node:assert/strict";
+ * const device = await new Registry().use(cpu).use(conv).device("cpu");
+ * const x = device.fill([1, 1, 4, 4], 1), w = device.fill([2, 1, 3, 3], 1);
+ * const y = convOps.conv2dBias(x, w, device.tensor([10, 20], [2]), { padding: 1 });
+ * assert.deepEqual([...y.dataSync()].slice(0, 4), [14, 16, 16, 14]);
+ * assert.deepEqual([...y.dataSync()].slice(16, 20), [24, 26, 26, 24]);
+ * ```
+ */
+export function conv2dBias(x: Tensor, w: Tensor, bias: Tensor, attrs: Conv2dAttrsInput = {}): Tensor {
+  return runOp(conv2dBiasOp, [x, w, bias], resolveConv2dAttrs(attrs));
 }
 
 /**

@@ -7,6 +7,7 @@ import conv, {
   type Conv2dAttrs,
   conv2dBackpropFilterOp,
   conv2dBackpropInputOp,
+  conv2dBiasOp,
   conv2dOp,
   convOps,
 } from "./mod.ts";
@@ -191,11 +192,17 @@ const combos: Case[] = [
   },
 ];
 
-function checkAllOps(c: Case) {
+/**
+ * Checks the three ops (and conv2dBias) against their references; `forward` loosens the forward
+ * ops' tolerance (Winograd's rounding error grows with the sum of the terms' magnitudes, not with
+ * the result).
+ */
+function checkAllOps(c: Case, forward: { atol?: number } = {}) {
   const [n, , h, w] = c.x;
   const out = conv2dOp.outputShape([c.x, c.w], c.attrs);
   const x = arg(c.x), w_ = arg(c.w), dy = arg(out);
-  checkAgainstReference(device, conv2dOp, [x, w_], c.attrs);
+  checkAgainstReference(device, conv2dOp, [x, w_], c.attrs, forward);
+  checkAgainstReference(device, conv2dBiasOp, [x, w_, arg([c.w[0]], -2, 2)], c.attrs, forward);
   checkAgainstReference(device, conv2dBackpropInputOp, [dy, w_], {
     ...c.attrs,
     inputShape: [n, c.x[1], h, w],
@@ -247,6 +254,34 @@ Deno.test("conv2d ops: the CPU kernels agree with the references on LeNet-5's la
   }
 });
 
+Deno.test("conv2d ops: every CPU convolution path agrees with the references, the bias included", () => {
+  // Row convolution (stride 1, ≤ 16 filters, rows ≥ 8 wide), implicit GEMM (8 filters, depth 72,
+  // stride 2), Winograd 3×3 (≥ 64 channels) and 5×5 (≥ 32), im2col + GEMM on one image: the bias is
+  // added in registers, after each image, or after the product. Winograd's outputs are within
+  // 4·10⁻⁶ of Σ|w·x| (see backend-cpu's winograd_test.ts): here about 576 and 800 terms of mean
+  // magnitude 1/4, so 6·10⁻⁴ and 8·10⁻⁴.
+  checkAllOps({ label: "rows", x: [3, 2, 9, 10], w: [5, 2, 3, 3], attrs: attrs() });
+  checkAllOps({ label: "implicit", x: [2, 8, 9, 9], w: [8, 8, 3, 3], attrs: attrs({ stride: [2, 2] }) });
+  checkAllOps({
+    label: "Winograd 3×3",
+    x: [2, 64, 7, 6],
+    w: [65, 64, 3, 3],
+    attrs: attrs({ padding: [1, 1] }),
+  }, { atol: 6e-4 });
+  checkAllOps({
+    label: "Winograd 5×5",
+    x: [1, 32, 9, 8],
+    w: [40, 32, 5, 5],
+    attrs: attrs({ padding: [2, 2] }),
+  }, { atol: 8e-4 });
+  checkAllOps({
+    label: "one image, GEMM",
+    x: [1, 3, 12, 12],
+    w: [40, 3, 3, 3],
+    attrs: attrs({ stride: [2, 2] }),
+  });
+});
+
 Deno.test("conv2d ops are adjoint: <conv2d(x, w), dy> = <x, backpropInput(dy, w)> = <w, backpropFilter(x, dy)>", () => {
   const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
   for (const c of combos) {
@@ -283,6 +318,27 @@ Deno.test("conv2d() gradients w.r.t. x and w match central differences", () => {
       label: c.label,
     });
   }
+});
+
+Deno.test("conv2dBias() gradients w.r.t. x, w and the bias match central differences", () => {
+  for (const c of gradCases) {
+    checkGradients(device, (x, w, b) => convOps.conv2dBias(x, w, b, c.attrs), [
+      arg(c.x),
+      arg(c.w),
+      arg([c.w[0]]),
+    ], {
+      rng,
+      label: `bias ${c.label}`,
+    });
+  }
+});
+
+Deno.test("conv2dBiasOp.outputShape() wants one bias per filter", () => {
+  assert.deepEqual(conv2dBiasOp.outputShape([[1, 3, 8, 8], [4, 3, 3, 3], [4]], attrs()), [1, 4, 6, 6]);
+  assert.throws(
+    () => conv2dBiasOp.outputShape([[1, 3, 8, 8], [4, 3, 3, 3], [3]], attrs()),
+    /Cannot apply conv2dBias with bias \[3\]: it must be \[4\]/,
+  );
 });
 
 Deno.test("conv2dBackpropInput() and conv2dBackpropFilter() gradients match central differences", () => {

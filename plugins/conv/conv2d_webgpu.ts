@@ -100,8 +100,8 @@ ${
 }`;
 
 /** `conv2d`, `r` output channels × `COLS` output positions per invocation: in0 = x, in1 = w. */
-function forwardCode(r: number): string {
-  return `${bindings(2)}
+function forwardCode(r: number, bias = false): string {
+  return `${bindings(bias ? 3 : 2)}
 ${MAIN} {
   ${UNPACK}
 ${COLUMNS}
@@ -142,7 +142,12 @@ ${
     each(COLS, (u) =>
       `  if (live${u}) {
     let o = (b${u} * cOut + g * og + m0) * plane + pos${u};
-${each(r, (m) => `    if (m0 + ${m}u < M) { out[o + ${m}u * plane] = a${m}_${u}; }`)}
+${
+        each(r, (m) => {
+          const value = bias ? `a${m}_${u} + in2[g * og + m0 + ${m}u]` : `a${m}_${u}`;
+          return `    if (m0 + ${m}u < M) { out[o + ${m}u * plane] = ${value}; }`;
+        })
+      }
   }`)
   }
 }`;
@@ -290,7 +295,8 @@ function codeCache(make: (r: number) => string): (r: number) => string {
     return code;
   };
 }
-const forwardCodes = codeCache(forwardCode);
+const forwardCodes = codeCache((r) => forwardCode(r));
+const forwardBiasCodes = codeCache((r) => forwardCode(r, true));
 const backpropInputCodes = codeCache(backpropInputCode);
 const backpropFilterCodes = codeCache(backpropFilterCode);
 
@@ -330,7 +336,10 @@ function launchGrid(op: string, g: ConvGeometry, l: Launch): [number, number, nu
   return [x, Math.ceil(tiles / x), z];
 }
 
-/** Runs `conv2d` or `conv2dBackpropInput`, or returns zeros when there is nothing to sum. */
+/**
+ * Runs `conv2d`, `conv2dBias` or `conv2dBackpropInput`, or returns zeros when there is nothing to
+ * sum (with a bias, a third input, an empty sum still stores the bias).
+ */
 function runGemm(
   gpu: WebGpuBackend,
   op: string,
@@ -341,7 +350,7 @@ function runGemm(
   n: number,
   outputSize: number,
 ): GpuStorage {
-  if (outputSize === 0 || g.cg === 0 || g.og === 0) return gpu.create(outputSize);
+  if (outputSize === 0 || g.og === 0 || (g.cg === 0 && inputs.length < 3)) return gpu.create(outputSize);
   const l: Launch = { m, n, r: tileRows(m), tileCols: LANES * COLS, kSpan: 0, splits: 1 };
   return runKernel(gpu, {
     op,
@@ -373,6 +382,37 @@ export const conv2dWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuSto
     const g = convGeometry("conv2d", x.shape, w.shape, attrs);
     const gpu = backend as unknown as WebGpuBackend;
     return runGemm(gpu, "conv2d", forwardCodes, [x, w], g, g.og, g.n * g.oh * g.ow, sizeOf(outShape));
+  },
+});
+
+/**
+ * The `conv2dBias` kernel for the `"webgpu"` backend: `conv2dWebgpu`'s GEMM, each output adding its
+ * filter's bias (a third input) as it is stored.
+ *
+ * @example Registered by the plugin
+ * ```ts
+ * import conv, { conv2dBiasWebgpu } from "@cnnlab/conv";
+ * import assert from "node:assert/strict";
+ * assert.ok(conv.kernels?.includes(conv2dBiasWebgpu));
+ * assert.equal(conv2dBiasWebgpu.op, "conv2dBias");
+ * ```
+ */
+export const conv2dBiasWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuStorage, Conv2dAttrs>({
+  op: "conv2dBias",
+  backend: "webgpu",
+  run([x, w, bias], attrs, outShape, backend) {
+    const g = convGeometry("conv2d", x.shape, w.shape, attrs);
+    const gpu = backend as unknown as WebGpuBackend;
+    return runGemm(
+      gpu,
+      "conv2dBias",
+      forwardBiasCodes,
+      [x, w, bias],
+      g,
+      g.og,
+      g.n * g.oh * g.ow,
+      sizeOf(outShape),
+    );
   },
 });
 

@@ -20,11 +20,16 @@
 import { definePlugin, type Plugin } from "@cnnlab/core";
 import { conv1d } from "./conv1d.ts";
 import { conv2d } from "./conv2d.ts";
-import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dOp } from "./conv2d_op.ts";
-import { conv2dCpu } from "./conv2d_cpu.ts";
+import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dBiasOp, conv2dOp } from "./conv2d_op.ts";
+import { conv2dBiasCpu, conv2dCpu } from "./conv2d_cpu.ts";
 import { conv2dBackpropInputCpu } from "./conv2d_backprop_input_cpu.ts";
 import { conv2dBackpropFilterCpu } from "./conv2d_backprop_filter_cpu.ts";
-import { conv2dBackpropFilterWebgpu, conv2dBackpropInputWebgpu, conv2dWebgpu } from "./conv2d_webgpu.ts";
+import {
+  conv2dBackpropFilterWebgpu,
+  conv2dBackpropInputWebgpu,
+  conv2dBiasWebgpu,
+  conv2dWebgpu,
+} from "./conv2d_webgpu.ts";
 
 export {
   Conv2d,
@@ -47,28 +52,39 @@ export {
   conv2dBackpropFilterOp,
   type Conv2dBackpropInputAttrs,
   conv2dBackpropInputOp,
+  conv2dBiasOp,
   conv2dOp,
   type Pair,
 } from "./conv2d_op.ts";
-export { conv2dCpu } from "./conv2d_cpu.ts";
+export { conv2dBiasCpu, conv2dCpu } from "./conv2d_cpu.ts";
 export { conv2dBackpropInputCpu } from "./conv2d_backprop_input_cpu.ts";
 export { conv2dBackpropFilterCpu } from "./conv2d_backprop_filter_cpu.ts";
-export { conv2dBackpropFilterWebgpu, conv2dBackpropInputWebgpu, conv2dWebgpu } from "./conv2d_webgpu.ts";
+export {
+  conv2dBackpropFilterWebgpu,
+  conv2dBackpropInputWebgpu,
+  conv2dBiasWebgpu,
+  conv2dWebgpu,
+} from "./conv2d_webgpu.ts";
 export * as convOps from "./ops.ts";
 
-/** The `@cnnlab/conv` plugin: layers `conv2d` and `conv1d`, three ops and their CPU and WebGPU kernels. */
+/**
+ * The `@cnnlab/conv` plugin: layers `conv2d` and `conv1d`, four ops (`conv2d`, `conv2dBias` and the
+ * two adjoints) and their CPU and WebGPU kernels.
+ */
 const plugin: Plugin = definePlugin({
   name: "@cnnlab/conv",
   version: "0.1.0",
   provides: {
     layers: { conv2d, conv1d },
-    ops: [conv2dOp, conv2dBackpropInputOp, conv2dBackpropFilterOp],
+    ops: [conv2dOp, conv2dBiasOp, conv2dBackpropInputOp, conv2dBackpropFilterOp],
   },
   kernels: [
     conv2dCpu,
+    conv2dBiasCpu,
     conv2dBackpropInputCpu,
     conv2dBackpropFilterCpu,
     conv2dWebgpu,
+    conv2dBiasWebgpu,
     conv2dBackpropInputWebgpu,
     conv2dBackpropFilterWebgpu,
   ],

@@ -9,8 +9,14 @@ import type { Registry } from "@cnnlab/core";
 import { cnnlabLenetInfer } from "./cnnlab.ts";
 import { interleavedMedianSeconds, reason, type Row } from "./_measure.ts";
 
-/** Steps (batches) per timed run, as `measureThroughput` and the TensorFlow.js rows take. */
-const STEPS = 5;
+/**
+ * Steps (batches) per timed run. More than the 5 that `measureThroughput` and the other TensorFlow.js
+ * rows take: each run now follows the other framework's, and its first step pays for the switch
+ * (caches refilled, the worker woken). Measured in one process, 5 runs each: at 5 steps cnnlab ran
+ * 28,333 and 39,538 img/s timed in turn against 33,904 and 40,796 alone; at 20 steps 38,171 and
+ * 46,492 against 40,116 and 47,771 (TF.js WASM SIMD 12,066–15,479 throughout).
+ */
+const STEPS = 20;
 
 /**
  * The `lenet5-infer` rows of cnnlab on `cpu` and of TensorFlow.js on WebAssembly, measured

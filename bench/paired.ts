@@ -19,16 +19,23 @@ import { interleavedMedianSeconds, reason, type Row } from "./_measure.ts";
 const STEPS = 20;
 
 /**
+ * Fewest timed runs per row. Timed in turn, a pair of runs costs about 0.15 s, so more runs than the
+ * bench's default 5 are cheap, and the medians steadier: in one process, four pairs of 5-run
+ * medians gave ratios from 2.23 to 3.98.
+ */
+const MIN_RUNS = 15;
+
+/**
  * The `lenet5-infer` rows of cnnlab on `cpu` and of TensorFlow.js on WebAssembly, measured
  * interleaved; a TensorFlow.js row with a `note` where its backend cannot run.
  *
- * @param options Registry, batch and timed runs.
+ * @param options Registry, batch and timed runs (at least `MIN_RUNS` are taken).
  * @returns The two rows (cnnlab's first).
  */
 export async function pairedLenetInfer(
   options: { readonly registry: Registry; readonly batch: number; readonly runs: number },
 ): Promise<Row[]> {
-  const { registry, batch, runs } = options;
+  const { registry, batch } = options, runs = Math.max(options.runs, MIN_RUNS);
   const timing = { runs, steps: STEPS, warmup: 3 };
   const row = (framework: string, backend: string, seconds: number, note?: string): Row => ({
     framework,

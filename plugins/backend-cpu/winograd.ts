@@ -1,24 +1,26 @@
 /**
  * 3×3 and 5×5 stride-1 convolution by Winograd's minimal filtering F(m×m, r×r) (Lavin and Gray,
- * 2016), m = 2 for both (`TILE_OUTPUTS`): each m×m block of outputs costs n² = (m + r − 1)²
- * multiplications per input channel instead of m²·r² (16 instead of 36 for 3×3, 36 instead of 100
- * for 5×5). The matrices come from the Toom-Cook construction (`_toom_cook.ts`). Every step is a call
+ * 2016), m = 2, 3 or 4 (`WINOGRAD_SHAPES`; by default the one with the fewest multiplications for
+ * the output's size): each m×m block of outputs costs n² = (m + r − 1)² multiplications per input
+ * channel instead of m²·r² (36 instead of 144 for F(4×4, 3×3), 64 instead of 400 for F(4×4, 5×5)). The matrices come from the Toom-Cook construction (`_toom_cook.ts`). Every step is a call
  * of this package's WebAssembly kernels on views of their memory:
  *
  * 1. the image is copied into zero-padded planes whose size is a whole number of m×m tiles (+r − 1);
  * 2. `im2col` cuts each plane into overlapping n×n patches (stride m), one column per tile, the
  *    planes taken as images so that patch value (p, q) of every channel and tile lies in row p·n + q;
- * 3. the input transform `Bᵀ·d·B` of every column (`winogradIn${r}` of `_winograd_kernel.ts`, four
+ * 3. the input transform `Bᵀ·d·B` of every column (`winogradIn${m}x${r}` of `_winograd_kernel.ts`, four
  *    columns per step), giving for each of the n² points ξ a `[channels, tiles]` matrix V_ξ;
  * 4. one `gemm` transforms the filters, `G·g·Gᵀ` (n² × r², the Kronecker square of G), into
  *    `[filters, channels]` matrices U_ξ;
- * 5. the n² products M_ξ = U_ξ·V_ξ `[filters, tiles]`, one batched `gemm`;
- * 6. the output transform `Aᵀ·M·A` (`winogradOut${r}`) and `col2im` put each tile's m×m outputs in
+ * 5. the n² products M_ξ = U_ξ·V_ξ `[filters, tiles]`, one batched `gemm` (`gemmPacked` once the
+ *    filters are kept);
+ * 6. the output transform `Aᵀ·M·A` (`winogradOut${m}x${r}`) and `col2im` put each tile's m×m outputs in
  *    place; the planes are cropped into `y`.
  *
  * (Steps 3 and 6 fall back to a `gemm` by the Kronecker square when the columns are not a multiple
  * of four.) The transformed filters of a weight tensor seen a second time are kept (a weight's
- * storage never changes), for the 16 most recent weights: inference then skips step 4.
+ * storage never changes), packed for `gemmPacked`, for the 16 most recent weights: inference then
+ * skips step 4 and the packing of U.
  *
  * It pays for many channels and filters (AlexNet's conv2–5), where the products dominate; the
  * caller keeps im2col and one `gemm` for the rest.

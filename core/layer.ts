@@ -38,7 +38,18 @@ export interface Layer<O extends object = object> {
   parameters(): ReadonlyMap<string, Tensor>;
   /** Multiply–adds times two for one forward pass of `input`, for model summaries. */
   flops?(input: Shape | readonly Shape[]): number;
+  /**
+   * This layer followed by `next` as one forward pass, where the two fuse (a convolution and a
+   * ReLU: one op that clamps its outputs before storing them), or `undefined`. The fused pass must
+   * give the values of `next.forward(this.forward(x))`. `Model` asks once per pair of consecutive
+   * nodes where `next` alone reads this layer's output, and uses the answer only for inference
+   * (ops not recorded, see `noGrad`) when that output is not captured.
+   */
+  fuseWith?(next: Layer): FusedForward | undefined;
 }
+
+/** A forward pass of two fused layers: the second layer's output from the first layer's input. */
+export type FusedForward = (x: Tensor | readonly Tensor[], ctx: ForwardContext) => Tensor;
 
 /** Builds a layer from its options. */
 export type LayerFactory<O extends object = object> = (options: O) => Layer<O>;

@@ -3,12 +3,12 @@
  * Shapes are checked layer by layer before any compute, so a bad spec fails at build time.
  * @module
  */
-import type { Layer } from "./layer.ts";
+import type { FusedForward, Layer } from "./layer.ts";
 import type { LayerSpec, ModelSpec } from "./model_spec.ts";
 import type { Registry } from "./registry.ts";
 import type { Rng } from "./rng.ts";
 import { type Shape, sizeOf } from "./shape.ts";
-import type { Device, Tensor } from "./tensor.ts";
+import { type Device, isRecording, type Tensor } from "./tensor.ts";
 import type { ForwardContext } from "./layer.ts";
 
 /** One row of `Model.summary()`. */
@@ -55,6 +55,8 @@ export class Model {
   readonly inputShapes: Readonly<Record<string, Shape>>;
   readonly #nodes: Node[];
   readonly #outputs: readonly string[];
+  /** By node index: that node and the next as one pass, for inference (see `Layer.fuseWith`). */
+  readonly #fused = new Map<number, FusedForward>();
 
   /**
    * Builds a model: creates each layer from the registry, checks shapes, creates parameters.
@@ -141,6 +143,22 @@ export class Model {
     for (const o of this.#outputs) {
       if (!shapes.has(o)) throw new RangeError(`Cannot build model: output "${o}" is not a node`);
     }
+    this.#planFusions();
+  }
+
+  /** Asks each node whose output only the next node reads whether the two fuse. */
+  #planFusions(): void {
+    const readers = new Map<string, number>();
+    for (const node of this.#nodes) for (const i of node.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+    for (let i = 0; i + 1 < this.#nodes.length; i++) {
+      const node = this.#nodes[i], next = this.#nodes[i + 1];
+      if (
+        readers.get(node.name) !== 1 || next.inputs.length !== 1 || next.inputs[0] !== node.name ||
+        this.#outputs.includes(node.name)
+      ) continue;
+      const fused = node.layer.fuseWith?.(next.layer);
+      if (fused) this.#fused.set(i, fused);
+    }
   }
 
   /** Output shape of the (first) output, without the batch dimension. */
@@ -167,7 +185,9 @@ export class Model {
   }
 
   /**
-   * Runs the network and returns every output plus chosen intermediate activations.
+   * Runs the network and returns every output plus chosen intermediate activations. Without a
+   * tape (inside `noGrad`), pairs of layers that fuse (`Layer.fuseWith`: a convolution and its
+   * ReLU) run as one pass unless the first one's output is captured.
    *
    * @param x One tensor, or tensors by input name.
    * @param ctx Training flag and RNG.
@@ -193,9 +213,15 @@ export class Model {
         );
       }
     }
-    for (const node of this.#nodes) {
+    // Fused pairs run only where nothing needs the first one's output: no tape, no capture.
+    const fuse = this.#fused.size > 0 && !isRecording();
+    for (let i = 0; i < this.#nodes.length; i++) {
+      const node = this.#nodes[i];
       const args = node.inputs.map((i) => values.get(i)!);
-      values.set(node.name, node.layer.forward(args.length === 1 ? args[0] : args, ctx));
+      const arg = args.length === 1 ? args[0] : args;
+      const fused = fuse && !capture.includes(node.name) ? this.#fused.get(i) : undefined;
+      if (fused) values.set(this.#nodes[++i].name, fused(arg, ctx));
+      else values.set(node.name, node.layer.forward(arg, ctx));
     }
     return {
       outputs: this.#outputs.map((o) => values.get(o)!),

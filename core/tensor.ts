@@ -298,6 +298,23 @@ export function keep(t: Tensor): Tensor {
 }
 
 /**
+ * Whether ops are being recorded on the gradient tape now: false inside `noGrad`. A result records
+ * only when this holds and one of its inputs requires a gradient.
+ *
+ * @returns True outside `noGrad`.
+ * @example
+ * ```ts
+ * import { isRecording, noGrad } from "@cnnlab/core";
+ * import assert from "node:assert/strict";
+ * assert.equal(isRecording(), true);
+ * assert.equal(noGrad(() => isRecording()), false);
+ * ```
+ */
+export function isRecording(): boolean {
+  return tapeEnabled;
+}
+
+/**
  * Runs `fn` without recording ops on the gradient tape (inference, optimizer updates).
  *
  * @param fn The work.

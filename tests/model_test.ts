@@ -1,5 +1,18 @@
 import { createRegistry } from "@cnnlab/cnnlab";
-import { fit, gradients, liveTensors, Model, ops, Rng, tidy } from "@cnnlab/core";
+import {
+  fit,
+  type FusedForward,
+  gradients,
+  type Layer,
+  liveTensors,
+  Model,
+  noGrad,
+  ops,
+  Rng,
+  type Shape,
+  type Tensor,
+  tidy,
+} from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import assert from "node:assert/strict";
 
@@ -102,4 +115,92 @@ Deno.test("fit() lowers the loss of LeNet-5 on a few real digits and does not gr
   assert.equal(counts.length, 3);
   assert.equal(counts[2], counts[0], `live tensors after each epoch: ${counts}`);
   assert.ok(history[2].trainLoss < history[0].trainLoss * 0.8, `losses ${history.map((h) => h.trainLoss)}`);
+});
+
+/** Layers `scale2` (x·2) and `shift1` (x + 1); `scale2` fuses with a following `shift1` and counts it. */
+function fusingRegistry() {
+  const fusedRuns = { count: 0 };
+  const simple = (
+    type: string,
+    f: (x: Tensor) => Tensor,
+    fuse?: (next: Layer) => FusedForward | undefined,
+  ) => ({
+    type,
+    options: {},
+    outputShape: (s: Shape | readonly Shape[]) => s as Shape,
+    forward: (x: Tensor | readonly Tensor[]) => f(x as Tensor),
+    parameters: () => new Map(),
+    fuseWith: fuse,
+  });
+  const shift = (x: Tensor) => ops.addScalar(x, 1);
+  const scale = (x: Tensor) => ops.scale(x, 2);
+  const r = createRegistry().use({
+    name: "@test/fusing",
+    version: "0.0.0",
+    provides: {
+      layers: {
+        shift1: () => simple("shift1", shift),
+        scale2: () =>
+          simple("scale2", scale, (next) =>
+            next.type === "shift1"
+              ? (x) => {
+                fusedRuns.count++;
+                return shift(scale(x as Tensor));
+              }
+              : undefined),
+      },
+    },
+  });
+  return { registry: r, fusedRuns };
+}
+
+Deno.test("Model runs fusing layer pairs as one pass only without a tape and when nothing else reads the first", async () => {
+  const { registry: r, fusedRuns } = fusingRegistry();
+  const dev = await r.device("cpu");
+  const ctx = { training: false, rng: new Rng(1) };
+  const x = dev.tensor([1, -2, 3], [1, 3]);
+  const chain = new Model({
+    input: [3],
+    layers: [{ type: "scale2", name: "a" }, { type: "shift1", name: "b" }],
+  }, {
+    registry: r,
+    device: dev,
+    rng: new Rng(1),
+  });
+  assert.deepEqual([...chain.forward(x, ctx).dataSync()], [3, -3, 7]);
+  assert.equal(fusedRuns.count, 0, "with the tape on, each layer runs");
+  assert.deepEqual([...noGrad(() => chain.forward(x, ctx)).dataSync()], [3, -3, 7]);
+  assert.equal(fusedRuns.count, 1, "without a tape, the pair runs fused");
+  const { captured } = noGrad(() => chain.run(x, ctx, ["a"]));
+  assert.deepEqual([...captured.get("a")!.dataSync()], [2, -4, 6]);
+  assert.equal(fusedRuns.count, 1, "a captured first output is computed");
+  const layers = [
+    { type: "scale2", name: "a" },
+    { type: "shift1", name: "b" },
+    { type: "add", name: "sum", inputs: ["a", "b"] },
+  ];
+  const skip = new Model({ input: [3], layers }, { registry: r, device: dev, rng: new Rng(1) });
+  assert.deepEqual([...noGrad(() => skip.forward(x, ctx)).dataSync()], [5, -7, 13]);
+  const twoOutputs = new Model({ input: [3], layers: layers.slice(0, 2), outputs: ["a", "b"] }, {
+    registry: r,
+    device: dev,
+    rng: new Rng(1),
+  });
+  assert.equal(noGrad(() => twoOutputs.run(x, ctx)).outputs.length, 2);
+  assert.equal(fusedRuns.count, 1, "a first output read by another node or returned is computed");
+});
+
+Deno.test("LeNet-5's inference, its convolutions fused with their ReLUs, gives the unfused values", () => {
+  const model = new Model(lenet5(), { registry, device, rng: new Rng(1) });
+  const rng = new Rng(2);
+  const x = device.tensor(Float32Array.from({ length: 4 * 784 }, () => rng.next()), [4, 1, 28, 28]);
+  const ctx = { training: false, rng };
+  const unfused = tidy(() => model.forward(x, ctx).dataSync().slice());
+  const fused = noGrad(() => tidy(() => model.forward(x, ctx).dataSync().slice()));
+  const captured = noGrad(() =>
+    tidy(() => model.run(x, ctx, ["conv1", "conv2"]).outputs[0].dataSync().slice())
+  );
+  assert.deepEqual(fused, unfused);
+  assert.deepEqual(captured, unfused);
+  x.dispose();
 });

@@ -20,7 +20,7 @@
  *   `y[f·yPlane + oy·ldY + 4·ox] = act(b_f + Σ_(c, p, q) w[((f·channels + c)·kh + p)·kw + q] ·
  *   img[c·imgPlane + (oy + p·dh)·ldImg + 4·(ox + q·dw)])` (y and img as byte addresses, w as a
  *   float index from `w`); `b_f` is the float at `bias + 4f` when `bias` ≠ 0, else 0; `act` is
- *   max(·, 0) when `relu` ≠ 0 (`f32x4.pmax`: NaN stays NaN), else the identity. Stride 1 and no bounds checks: every address read
+ *   `x > 0 ? x : 0` when `relu` ≠ 0 (NaN and −0 give +0, as the `relu` op), else the identity. Stride 1 and no bounds checks: every address read
  *   must lie in memory; reads may run past the end of an image row into the next one for the last
  *   columns (a row's last vector reads 4 columns even when ow is not a multiple of 4). It writes
  *   exactly ow columns per row: the last vector of a row is stored lane by lane when ow mod 4 ≠ 0.
@@ -107,7 +107,8 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const wOffset = locals(nf); // k·filterBytes: filter k's weights from wTap
   const yOffset = locals(nf); // k·yPlane: filter k's plane from yBlock
   const i32Count = next - params;
-  const floor = local(); // 0 under relu, else −∞: act(x) = pmax(x, floor)
+  const zero = local();
+  const keep = local(); // all ones unless relu: act(x) = keep ? x : pmax(0, x), bit by bit
   const bv = locals(nf); // b_k in four lanes
   const wv = locals(nf); // the tap's weight of filter k in four lanes
   const acc = locals(nf * nv); // filter k, columns 4v…4v+3 of the block
@@ -116,6 +117,9 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const v128Count = next - params - i32Count;
   const sum = (k: number, v: number) => acc[k * nv + v];
   const code = new Code();
+  /** Pushes the activation of v128 local `v`. */
+  const act = (v: number) =>
+    code.localGet(v).localGet(zero).localGet(v).f32x4Pmax().localGet(keep).v128Bitselect();
 
   /**
    * One tap for `fc` filters and `vc` vectors: weights `wAt` bytes past `wTap`, image `imgAt` bytes
@@ -182,7 +186,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
         if (v === vc - 1) {
           // The row's last vector when it is partial: lanes 0 … tail − 1 only.
           code.localGet(partial).if();
-          code.localGet(sum(k, v)).localGet(floor).f32x4Pmax().localSet(out);
+          act(sum(k, v)).localSet(out);
           for (let lane = 0; lane < 3; lane++) {
             if (lane > 0) code.i32Const(lane).localGet(tail).i32LtU().if();
             address();
@@ -192,7 +196,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
           code.else();
         }
         address();
-        code.localGet(sum(k, v)).localGet(floor).f32x4Pmax().v128Store(16 * v);
+        act(sum(k, v)).v128Store(16 * v);
         if (v === vc - 1) code.end();
       }
     }
@@ -250,7 +254,8 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
     code.localGet(filterBytes).i32Const(k).i32Mul().localSet(wOffset[k]);
     code.localGet(yPlane).i32Const(k).i32Mul().localSet(yOffset[k]);
   }
-  code.f32Const(0).f32Const(-Infinity).localGet(relu).select().f32x4Splat().localSet(floor);
+  code.f32Const(0).f32x4Splat().localSet(zero);
+  code.i32Const(0).localGet(relu).i32Eqz().i32Sub().i32x4Splat().localSet(keep);
   code.localGet(w).localSet(wGroup).localGet(y).localSet(yGroup).localGet(bias).localSet(bGroup);
   code.localGet(filters).i32Const(nf).i32DivU().localSet(groups);
   repeat(code, groups, () => group(nf));

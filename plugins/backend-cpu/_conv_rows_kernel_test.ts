@@ -300,3 +300,24 @@ Deno.test("convRowsFunction() rejects bad block shapes", () => {
   assert.throws(() => convRowsFunction({ relaxed: false, straightWidths: [0] }), RangeError);
   assert.throws(() => convRowsFunction({ relaxed: false, straightWidths: [12] }), RangeError);
 });
+
+Deno.test("convRows' ReLU gives +0 for a NaN sum, as the relu op does, and without it NaN stays", () => {
+  for (const relaxed of flavours) {
+    const { f32, convRows } = instantiate({ relaxed });
+    // A 1×1 filter of 1 over one row of 8 columns: each output is its input.
+    const img = 64, w = 32, y = 128, inputs = [Number.NaN, -0, -1, 2, 0, Infinity, -Infinity, 0.5];
+    f32.set(inputs, img);
+    f32[w] = 1;
+    for (const relu of [0, 1]) {
+      convRows(img * 4, w * 4, 0, y * 4, 1, 1, 1, 1, 1, 32, 32 * 4, 0, 1, 8, 1, 32, 32 * 4, relu);
+      // The sums start from +0 (no bias), as the reference's do: −0 sums to +0 even without ReLU.
+      const want = inputs.map((v) => 0 + v).map((s) => (relu ? (s > 0 ? s : 0) : s));
+      for (let i = 0; i < 8; i++) {
+        assert.ok(
+          Object.is(f32[y + i], want[i]),
+          `relaxed ${relaxed}, relu ${relu}: y[${i}] ${f32[y + i]}, want ${want[i]}`,
+        );
+      }
+    }
+  }
+});

@@ -301,6 +301,16 @@ export class Code {
   f32x4Pmax(): this {
     return this.#simd(0xeb);
   }
+
+  // Added for the fused ReLU of the row convolution (`_conv_rows_kernel.ts`).
+  /** `i32x4.splat` */
+  i32x4Splat(): this {
+    return this.#simd(0x11);
+  }
+  /** `v128.bitselect`: bits of the first operand where the third's are set, else of the second. */
+  v128Bitselect(): this {
+    return this.#simd(0x52);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   unfoldWasm,
   workspaceWasm,
 } from "./_gemm_wasm.ts";
-import { addChannelBias } from "./simd.ts";
+import { addChannelBias, reluChannels } from "./simd.ts";
 import { settings } from "./_settings.ts";
 import { KERNEL_SHAPES } from "./_gemm_kernel.ts";
 
@@ -68,6 +68,11 @@ export interface ConvolveOptions extends Im2colGeometry {
    * its registers, the other paths after the product). None when omitted.
    */
   readonly bias?: Float32Array;
+  /**
+   * Whether a ReLU follows (`x > 0 ? x : 0`, as the `relu` op): the row convolution applies it as
+   * it stores, the other path after the bias. Default false.
+   */
+  readonly relu?: boolean;
 }
 
 /** Resolves and checks a geometry against the tensor and cols lengths. */
@@ -324,7 +329,8 @@ const IMPLICIT_LANES = KERNEL_SHAPES.relaxed.nr;
  *
  * @param x The NCHW tensor's values.
  * @param w Filters `[·, channels, kh, kw]` (rows of `channels·kh·kw` values).
- * @param options The geometry (as for `im2col`), the filters and the output.
+ * @param options The geometry (as for `im2col`), the filters and the output, and the bias and ReLU
+ * that follow (applied when it runs).
  * @returns Whether it ran.
  * @throws {RangeError} If a size is invalid or an array is too short.
  * @example Eight filters of 4 × 4 × 4 taps over a 5×5 image: outputs are sums of 64 products
@@ -365,20 +371,13 @@ export function convolve(x: Float32Array, w: Float32Array, options: ConvolveOpti
   if (g.images === 0 || g.channels === 0) return true;
   const target = { filters, filter0, yChannels };
   if (rows) {
-    return convRowsWasm(settings.relaxed, settings.threads, x, w, y, g, { ...target, bias: options.bias });
+    const fused = { ...target, bias: options.bias, relu: options.relu };
+    return convRowsWasm(settings.relaxed, settings.threads, x, w, y, g, fused);
   }
   if (!convWasm(settings.relaxed, settings.threads, x, w, y, g, target)) return false;
-  if (options.bias) {
-    const plane = g.oh * g.ow;
-    addChannelBias(y, options.bias, {
-      image0: g.image0,
-      images: g.images,
-      yChannels,
-      filter0,
-      filters,
-      plane,
-    });
-  }
+  const block = { image0: g.image0, images: g.images, yChannels, filter0, filters, plane: g.oh * g.ow };
+  if (options.bias) addChannelBias(y, options.bias, block);
+  if (options.relu) reluChannels(y, block);
   return true;
 }
 

@@ -135,6 +135,31 @@ export function addChannelBias(y: Float32Array, bias: Float32Array, block: BiasB
   }
 }
 
+/**
+ * `y[b, filter0 + f, i] = max(y[…], 0)` (as `reluSimd`: NaN and −0 give +0) for the images and
+ * channels of `block`, in place: a convolution's ReLU where it could not apply it as it stored.
+ *
+ * @param y NCHW values `[·, yChannels, plane]`, changed in place.
+ * @param block The planes.
+ * @example The second of two channels of one image
+ * ```ts
+ * import { reluChannels } from "@cnnlab/backend-cpu/simd";
+ * import assert from "node:assert/strict";
+ * const y = new Float32Array([-1, 2, -3, 4]);
+ * reluChannels(y, { image0: 0, images: 1, yChannels: 2, filter0: 1, filters: 1, plane: 2 });
+ * assert.deepEqual([...y], [-1, 2, 0, 4]);
+ * ```
+ */
+export function reluChannels(y: Float32Array, block: BiasBlock): void {
+  const { image0, images, yChannels, filter0, filters, plane } = block;
+  for (let image = image0; image < image0 + images; image++) {
+    const start = (image * yChannels + filter0) * plane;
+    const planes = y.subarray(start, start + filters * plane);
+    if (reluSimd(planes, planes)) continue;
+    for (let i = 0; i < planes.length; i++) planes[i] = planes[i] > 0 ? planes[i] : 0;
+  }
+}
+
 /** Geometry of an unpadded pooling over `planes` planes of `h × w`. */
 export interface PoolGeometry {
   readonly planes: number;

@@ -20,6 +20,12 @@ export interface Conv2dAttrs {
   readonly groups: number;
 }
 
+/** Attributes of `conv2dBias`: conv2d's, and whether a ReLU follows the bias. */
+export interface Conv2dBiasAttrs extends Conv2dAttrs {
+  /** Whether the output is `relu(conv2d(x, w) + bias)` (`v > 0 ? v : 0`, as the `relu` op); default false. */
+  readonly relu?: boolean;
+}
+
 /** What callers may pass: every field optional, pairs may be given as one number. */
 export interface Conv2dAttrsInput {
   /** Stride, default 1. */

@@ -5,6 +5,7 @@
 import {
   type BuildContext,
   type ForwardContext,
+  type FusedForward,
   type Layer,
   ops,
   type Shape,
@@ -196,6 +197,38 @@ export class Conv2d implements Layer<Conv2dOptions> {
     if (!bias) return conv2dOp(x, weight, attrs);
     if (x.device.registry.hasKernel("conv2dBias", x.device.name)) return conv2dBiasOp(x, weight, bias, attrs);
     return ops.add(conv2dOp(x, weight, attrs), ops.reshape(bias, [1, filters, 1, 1]));
+  }
+
+  /**
+   * Fuses a following `relu` layer: one `conv2dBias` op with its `relu` attribute, which clamps the
+   * outputs as it stores them (the CPU row convolution in registers), where the layer has a bias and
+   * the backend a `conv2dBias` kernel; the two forwards in turn otherwise. Other layers do not fuse.
+   *
+   * @param next The layer that alone reads this one's output.
+   * @returns The fused forward pass, or undefined.
+   * @example LeNet-5's conv1 and act1
+   * ```ts
+   * import { conv2d } from "@cnnlab/conv";
+   * import { relu } from "@cnnlab/activations";
+   * import assert from "node:assert/strict";
+   * const conv = conv2d({ filters: 6, kernelSize: 5, padding: 2 });
+   * assert.equal(typeof conv.fuseWith(relu()), "function");
+   * assert.equal(conv2d({ filters: 6, kernelSize: 5, bias: false }).fuseWith(relu()), undefined);
+   * ```
+   */
+  fuseWith(next: Layer): FusedForward | undefined {
+    if (next.type !== "relu" || !this.resolved.bias) return undefined;
+    return (x, ctx) => {
+      const t = single(x, this.type);
+      this.build(t.shape, { device: t.device, rng: ctx.rng });
+      if (!t.device.registry.hasKernel("conv2dBias", t.device.name)) {
+        return next.forward(this.forward(t, ctx), ctx);
+      }
+      this.outputShape(t.shape);
+      const { stride, padding, dilation, groups } = this.resolved;
+      const attrs = { stride, padding, dilation, groups, relu: true };
+      return conv2dBiasOp(t, this.#params.weight!, this.#params.bias!, attrs);
+    };
   }
 
   /** `weight` and (unless `bias: false`) `bias`, once built. */

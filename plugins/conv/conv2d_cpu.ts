@@ -5,33 +5,37 @@
  * `convolve` of `@cnnlab/backend-cpu/im2col` pays (a few dozen filters, a depth of 64 or more) it
  * runs instead: the same product without building the columns; Winograd's before both where it
  * pays. A 1×1 kernel with stride 1 and no padding skips im2col: the input already is the column
- * matrix. The `conv2dBias` kernel is the same with the bias added (see `convolveCpu`).
+ * matrix. The `conv2dBias` kernel is the same with the bias added, and its ReLU when asked (see
+ * `convolveCpu`).
  * @module
  */
 import { defineKernel, type Kernel, type KernelInput } from "@cnnlab/core";
 import { gemm } from "@cnnlab/backend-cpu/gemm";
 import { convolve, gemmWorkspace, im2col } from "@cnnlab/backend-cpu/im2col";
 import { convolveWinograd } from "@cnnlab/backend-cpu/winograd";
-import { type Conv2dAttrs, convGeometry } from "./_geometry.ts";
+import { type Conv2dAttrs, type Conv2dBiasAttrs, convGeometry } from "./_geometry.ts";
 import { colsGeometry, fromChannelMajor, imagesPerChunk, isPointwise } from "./_im2col.ts";
 import { allocate, allocateZeros } from "@cnnlab/backend-cpu/memory";
-import { addChannelBias } from "@cnnlab/backend-cpu/simd";
+import { addChannelBias, reluChannels } from "@cnnlab/backend-cpu/simd";
 
-/** conv2d of `x` by `w`, plus `bias` per filter when given: the values of the output. */
+/** conv2d of `x` by `w`, plus `bias` per filter when given, then ReLU when asked: the output's values. */
 function convolveCpu(
   x: KernelInput<Float32Array>,
   w: KernelInput<Float32Array>,
   attrs: Conv2dAttrs,
   bias?: Float32Array,
+  relu = false,
 ): Float32Array {
   const g = convGeometry("conv2d", x.shape, w.shape, attrs);
   const { n, cIn, cOut, cg, og, groups } = g;
   const plane = g.oh * g.ow, k = cg * g.kh * g.kw;
   const xs = x.storage, ws = w.storage;
   const y = cg === 0 ? allocateZeros(n * cOut * plane) : allocate(n * cOut * plane);
-  // The bias of the filters and images a path could not add itself.
-  const addBias = (image0: number, images: number, filter0: number, filters: number) => {
-    if (bias) addChannelBias(y, bias, { image0, images, yChannels: cOut, filter0, filters, plane });
+  // The bias and ReLU of the filters and images a path could not apply itself.
+  const finish = (image0: number, images: number, filter0: number, filters: number, biased = false) => {
+    const block = { image0, images, yChannels: cOut, filter0, filters, plane };
+    if (bias && !biased) addChannelBias(y, bias, block);
+    if (relu) reluChannels(y, block);
   };
   if (isPointwise(g)) {
     for (let b = 0; b < n; b++) {
@@ -43,7 +47,7 @@ function convolveCpu(
         });
       }
     }
-    addBias(0, n, 0, cOut);
+    finish(0, n, 0, cOut);
     return y;
   }
   const chunk = imagesPerChunk(g);
@@ -52,7 +56,11 @@ function convolveCpu(
     for (let grp = 0; grp < groups; grp++) {
       const geometry = colsGeometry(g, grp, b0, nb);
       const target = { ...geometry, y, filters: og, filter0: grp * og, yChannels: cOut, bias };
-      if (convolveWinograd(xs, ws, target) || convolve(xs, ws, target)) continue;
+      if (convolveWinograd(xs, ws, target)) {
+        finish(b0, nb, grp * og, og, true);
+        continue;
+      }
+      if (convolve(xs, ws, { ...target, relu })) continue;
       if (nb === 1) {
         // One image: its channel-major output is its slice of y, which the GEMM writes in place.
         const [cols] = gemmWorkspace([k * plane]);
@@ -65,7 +73,7 @@ function convolveCpu(
         gemm(og, nb * plane, k, ws, cols, out, { offsetA: grp * og * k });
         fromChannelMajor(out, cOut, plane, grp * og, og, b0, nb, y);
       }
-      addBias(b0, nb, grp * og, og);
+      finish(b0, nb, grp * og, og);
     }
   }
   return y;
@@ -89,8 +97,9 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
 });
 
 /**
- * The `conv2dBias` kernel for the `"cpu"` backend: the row convolution adds the bias in its
- * registers, Winograd and the implicit convolution as they write each image, the GEMM paths after.
+ * The `conv2dBias` kernel for the `"cpu"` backend: the row convolution adds the bias and applies
+ * the ReLU (attribute `relu`) in its registers; Winograd and the implicit convolution add the bias as
+ * they write each image, the GEMM paths after, and these apply the ReLU in place after that.
  *
  * @example Registered by the plugin
  * ```ts
@@ -100,8 +109,11 @@ export const conv2dCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32
  * assert.equal(conv2dBiasCpu.op, "conv2dBias");
  * ```
  */
-export const conv2dBiasCpu: Kernel<Float32Array, Conv2dAttrs> = defineKernel<Float32Array, Conv2dAttrs>({
+export const conv2dBiasCpu: Kernel<Float32Array, Conv2dBiasAttrs> = defineKernel<
+  Float32Array,
+  Conv2dBiasAttrs
+>({
   op: "conv2dBias",
   backend: "cpu",
-  run: ([x, w, bias], attrs) => convolveCpu(x, w, attrs, bias.storage),
+  run: ([x, w, bias], attrs) => convolveCpu(x, w, attrs, bias.storage, attrs.relu === true),
 });

@@ -9,9 +9,15 @@
  * @module
  */
 import { defineOp, type OpDef, ops, runOp, type Shape, shapesEqual, type Tensor } from "@cnnlab/core";
-import { type Conv2dAttrs, type Conv2dAttrsInput, convGeometry, resolveConv2dAttrs } from "./_geometry.ts";
+import {
+  type Conv2dAttrs,
+  type Conv2dAttrsInput,
+  type Conv2dBiasAttrs,
+  convGeometry,
+  resolveConv2dAttrs,
+} from "./_geometry.ts";
 
-export type { Conv2dAttrs, Conv2dAttrsInput, Pair } from "./_geometry.ts";
+export type { Conv2dAttrs, Conv2dAttrsInput, Conv2dBiasAttrs, Pair } from "./_geometry.ts";
 
 /** Attributes of `conv2dBackpropInput`: the forward attributes plus the forward input's shape. */
 export interface Conv2dBackpropInputAttrs extends Conv2dAttrs {
@@ -237,9 +243,12 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2dAttrsInput = {}): Tens
 }
 
 /**
- * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`. A
- * kernel can add the bias while the outputs are still in registers (the CPU row convolution does)
- * instead of in a second pass over them; the `conv2d` layer uses it where the backend has a kernel.
+ * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`,
+ * then, with attribute `relu`, `y > 0 ? y : 0` (the `relu` op's values). A kernel can add the bias
+ * and clamp while the outputs are still in registers (the CPU row convolution does) instead of in
+ * more passes over them; the `conv2d` layer uses it where the backend has a kernel, with `relu` where
+ * a ReLU layer follows it in inference (see `Layer.fuseWith`). With `relu`, the gradients pass `dy`
+ * where the output is positive, as the ReLU's would.
  *
  * @example The reference: a 1×1 filter of 2 plus a bias of 1
  * ```ts
@@ -255,7 +264,7 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2dAttrsInput = {}): Tens
  * assert.deepEqual([...y], [3, 5]);
  * ```
  */
-export const conv2dBiasOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
+export const conv2dBiasOp: OpDef<Conv2dBiasAttrs> = defineOp<Conv2dBiasAttrs>({
   name: "conv2dBias",
   inputs: ["x", "w", "bias"],
   outputShape([x, w, bias], attrs) {
@@ -277,27 +286,36 @@ export const conv2dBiasOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
         for (let i = (b * cOut + o) * plane; i < (b * cOut + o + 1) * plane; i++) y[i] += bias[o];
       }
     }
+    if (attrs.relu) { for (let i = 0; i < y.length; i++) y[i] = y[i] > 0 ? y[i] : 0; }
     return y;
   },
   grads: [
-    ({ dy, inputs: [x, w], attrs }) =>
-      conv2dBackpropInput(dy, w, { ...forwardAttrs(attrs), inputShape: x.shape }),
-    ({ dy, inputs: [x, w], attrs }) =>
-      conv2dBackpropFilter(x, dy, { ...forwardAttrs(attrs), filterShape: w.shape }),
-    ({ dy }) => ops.sum(dy, { axes: [0, 2, 3] }),
+    ({ dy, output, inputs: [x, w], attrs }) =>
+      conv2dBackpropInput(beforeRelu(dy, output, attrs), w, { ...forwardAttrs(attrs), inputShape: x.shape }),
+    ({ dy, output, inputs: [x, w], attrs }) =>
+      conv2dBackpropFilter(x, beforeRelu(dy, output, attrs), {
+        ...forwardAttrs(attrs),
+        filterShape: w.shape,
+      }),
+    ({ dy, output, attrs }) => ops.sum(beforeRelu(dy, output, attrs), { axes: [0, 2, 3] }),
   ],
 });
 
+/** The gradient of the sums before `conv2dBias`'s ReLU: `dy` where the output is positive (1 = sign). */
+function beforeRelu(dy: Tensor, output: Tensor, attrs: Conv2dBiasAttrs): Tensor {
+  return attrs.relu ? ops.mul(dy, ops.sign(output)) : dy;
+}
+
 /**
- * `conv2d(x, w) + bias` per filter, as one op (`conv2dBiasOp`).
+ * `conv2d(x, w) + bias` per filter, then a ReLU with `relu: true`, as one op (`conv2dBiasOp`).
  *
  * @param x Input `[n, cIn, h, w]`.
  * @param w Filter `[cOut, cIn/groups, kh, kw]`.
  * @param bias `[cOut]`.
- * @param attrs Stride, padding, dilation and groups, as for `conv2d`.
+ * @param attrs Stride, padding, dilation and groups, as for `conv2d`, and `relu` (default false).
  * @returns `[n, cOut, oh, ow]`.
  * @throws {TypeError} If a shape does not fit.
- * @example Same as conv2d plus the bias
+ * @example Same as conv2d plus the bias; with `relu`, negative sums give 0
  * ```ts
  * import { Registry } from "@cnnlab/core";
  * import cpu from "@cnnlab/backend-cpu";
@@ -308,10 +326,17 @@ export const conv2dBiasOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
  * const y = convOps.conv2dBias(x, w, device.tensor([10, 20], [2]), { padding: 1 });
  * assert.deepEqual([...y.dataSync()].slice(0, 4), [14, 16, 16, 14]);
  * assert.deepEqual([...y.dataSync()].slice(16, 20), [24, 26, 26, 24]);
+ * const clamped = convOps.conv2dBias(x, w, device.tensor([-5, 0], [2]), { padding: 1, relu: true });
+ * assert.deepEqual([...clamped.dataSync()].slice(0, 4), [0, 1, 1, 0]);
  * ```
  */
-export function conv2dBias(x: Tensor, w: Tensor, bias: Tensor, attrs: Conv2dAttrsInput = {}): Tensor {
-  return runOp(conv2dBiasOp, [x, w, bias], resolveConv2dAttrs(attrs));
+export function conv2dBias(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor,
+  attrs: Conv2dAttrsInput & { readonly relu?: boolean } = {},
+): Tensor {
+  return runOp(conv2dBiasOp, [x, w, bias], { ...resolveConv2dAttrs(attrs), relu: attrs.relu === true });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Registry, Rng, type Shape, sizeOf, tidy } from "@cnnlab/core";
+import { ops, Registry, Rng, type Shape, sizeOf, type Tensor, tidy } from "@cnnlab/core";
 import { assertClose, checkAgainstReference, checkGradients, uniform } from "@cnnlab/core/testing";
 import cpu from "@cnnlab/backend-cpu";
 import assert from "node:assert/strict";
@@ -193,7 +193,7 @@ const combos: Case[] = [
 ];
 
 /**
- * Checks the three ops (and conv2dBias) against their references; `forward` loosens the forward
+ * Checks the three ops (and conv2dBias, with and without its ReLU) against their references; `forward` loosens the forward
  * ops' tolerance (Winograd's rounding error grows with the sum of the terms' magnitudes, not with
  * the result).
  */
@@ -202,7 +202,9 @@ function checkAllOps(c: Case, forward: { atol?: number } = {}) {
   const out = conv2dOp.outputShape([c.x, c.w], c.attrs);
   const x = arg(c.x), w_ = arg(c.w), dy = arg(out);
   checkAgainstReference(device, conv2dOp, [x, w_], c.attrs, forward);
-  checkAgainstReference(device, conv2dBiasOp, [x, w_, arg([c.w[0]], -2, 2)], c.attrs, forward);
+  const bias = arg([c.w[0]], -2, 2);
+  checkAgainstReference(device, conv2dBiasOp, [x, w_, bias], c.attrs, forward);
+  checkAgainstReference(device, conv2dBiasOp, [x, w_, bias], { ...c.attrs, relu: true }, forward);
   checkAgainstReference(device, conv2dBackpropInputOp, [dy, w_], {
     ...c.attrs,
     inputShape: [n, c.x[1], h, w],
@@ -254,7 +256,7 @@ Deno.test("conv2d ops: the CPU kernels agree with the references on LeNet-5's la
   }
 });
 
-Deno.test("conv2d ops: every CPU convolution path agrees with the references, the bias included", () => {
+Deno.test("conv2d ops: every CPU convolution path agrees with the references, the bias and ReLU included", () => {
   // Row convolution (stride 1, ≤ 16 filters, rows ≥ 8 wide), implicit GEMM (8 filters, depth 72,
   // stride 2), Winograd 3×3 (≥ 64 channels) and 5×5 (≥ 32), im2col + GEMM on one image: the bias is
   // added in registers, after each image, or after the product. Winograd's outputs are within
@@ -330,6 +332,36 @@ Deno.test("conv2dBias() gradients w.r.t. x, w and the bias match central differe
       rng,
       label: `bias ${c.label}`,
     });
+  }
+});
+
+Deno.test("conv2dBias() with ReLU: gradients match central differences away from the kink", () => {
+  for (const c of gradCases) {
+    const inputs = [arg(c.x), arg(c.w), arg([c.w[0]])];
+    // A central difference across the kink is not the derivative: outputs whose sum lies within
+    // 0.1 of 0 are left out of the check (a step moves a sum by at most about 0.01 here).
+    const sums = tidy(() =>
+      convOps.conv2dBias(
+        ...inputs.map((a) => device.tensor(a.values, a.shape)) as [Tensor, Tensor, Tensor],
+        c.attrs,
+      )
+        .dataSync().slice()
+    );
+    const shape = conv2dOp.outputShape([c.x, c.w], c.attrs);
+    const kept = sums.map((v) => (Math.abs(v) < 0.1 ? 0 : 1));
+    const negatives = sums.filter((v) => v <= -0.1).length, positives = sums.filter((v) => v >= 0.1).length;
+    assert.ok(negatives > 0 && positives > 0, `${c.label}: ${negatives} sums ≤ −0.1 and ${positives} ≥ 0.1`);
+    const mask = device.tensor(kept, shape);
+    checkGradients(
+      device,
+      (x, w, b) => ops.mul(convOps.conv2dBias(x, w, b, { ...c.attrs, relu: true }), mask),
+      inputs,
+      {
+        rng,
+        label: `bias + ReLU ${c.label}`,
+      },
+    );
+    mask.dispose();
   }
 });
 

@@ -44,7 +44,7 @@ import {
   record,
   runKernel,
 } from "@cnnlab/backend-webgpu/dispatch";
-import { type Conv2dAttrs, type ConvGeometry, convGeometry } from "./_geometry.ts";
+import { type Conv2dAttrs, type Conv2dBiasAttrs, type ConvGeometry, convGeometry } from "./_geometry.ts";
 import type { Conv2dBackpropFilterAttrs, Conv2dBackpropInputAttrs } from "./conv2d_op.ts";
 
 /** Invocations per workgroup. */
@@ -99,8 +99,11 @@ ${
     `  let col${u} = first + ${u * LANES}u; let live${u} = col${u} < N; let cl${u} = min(col${u}, N - 1u);`)
 }`;
 
-/** `conv2d`, `r` output channels × `COLS` output positions per invocation: in0 = x, in1 = w. */
-function forwardCode(r: number, bias = false): string {
+/**
+ * `conv2d`, `r` output channels × `COLS` output positions per invocation: in0 = x, in1 = w; with
+ * `bias`, in2 = one bias per filter, added as each output is stored, then `max(·, 0)` with `relu`.
+ */
+function forwardCode(r: number, bias = false, relu = false): string {
   return `${bindings(bias ? 3 : 2)}
 ${MAIN} {
   ${UNPACK}
@@ -144,7 +147,9 @@ ${
     let o = (b${u} * cOut + g * og + m0) * plane + pos${u};
 ${
         each(r, (m) => {
-          const value = bias ? `a${m}_${u} + in2[g * og + m0 + ${m}u]` : `a${m}_${u}`;
+          const sum = bias ? `a${m}_${u} + in2[g * og + m0 + ${m}u]` : `a${m}_${u}`;
+          // select(0, v, v > 0): NaN and −0 give +0, as the relu op's kernels.
+          const value = relu ? `select(0.0, ${sum}, ${sum} > 0.0)` : sum;
           return `    if (m0 + ${m}u < M) { out[o + ${m}u * plane] = ${value}; }`;
         })
       }
@@ -297,6 +302,7 @@ function codeCache(make: (r: number) => string): (r: number) => string {
 }
 const forwardCodes = codeCache((r) => forwardCode(r));
 const forwardBiasCodes = codeCache((r) => forwardCode(r, true));
+const forwardBiasReluCodes = codeCache((r) => forwardCode(r, true, true));
 const backpropInputCodes = codeCache(backpropInputCode);
 const backpropFilterCodes = codeCache(backpropFilterCode);
 
@@ -387,7 +393,7 @@ export const conv2dWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuSto
 
 /**
  * The `conv2dBias` kernel for the `"webgpu"` backend: `conv2dWebgpu`'s GEMM, each output adding its
- * filter's bias (a third input) as it is stored.
+ * filter's bias (a third input) as it is stored, and clamped at 0 there with attribute `relu`.
  *
  * @example Registered by the plugin
  * ```ts
@@ -397,7 +403,10 @@ export const conv2dWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuSto
  * assert.equal(conv2dBiasWebgpu.op, "conv2dBias");
  * ```
  */
-export const conv2dBiasWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<GpuStorage, Conv2dAttrs>({
+export const conv2dBiasWebgpu: Kernel<GpuStorage, Conv2dBiasAttrs> = defineKernel<
+  GpuStorage,
+  Conv2dBiasAttrs
+>({
   op: "conv2dBias",
   backend: "webgpu",
   run([x, w, bias], attrs, outShape, backend) {
@@ -406,7 +415,7 @@ export const conv2dBiasWebgpu: Kernel<GpuStorage, Conv2dAttrs> = defineKernel<Gp
     return runGemm(
       gpu,
       "conv2dBias",
-      forwardBiasCodes,
+      attrs.relu ? forwardBiasReluCodes : forwardBiasCodes,
       [x, w, bias],
       g,
       g.og,

@@ -52,6 +52,7 @@ export {
   conv2dBackpropFilterOp,
   type Conv2dBackpropInputAttrs,
   conv2dBackpropInputOp,
+  type Conv2dBiasAttrs,
   conv2dBiasOp,
   conv2dOp,
   type Pair,

@@ -43,13 +43,17 @@
  *   `ACCUMULATE` (1: ReLU), `Y_BASE` and `LDB` (outputs and bytes between images), `LD_COLS` and
  *   `PLANE_OUT` (bytes between output rows and planes), `OH`, `OW` (output columns), `OG`
  *   (filters), `CHUNKS_PER_IMAGE`.
+ * - `POOL` (max pooling without padding, `maxPool` of `_simd_kernels.ts`): task t pools planes
+ *   `[t·PLANE_CHUNK, …)` of `PLANES`, from `IMG_BASE` (planes `HEIGHT × WIDTH`) to `Y_BASE` (planes
+ *   `OH × OW`), windows `KH × KW` at strides `TAP_Y`, `TAP_X`.
  * - `CONV` (convolution without im2col): first pad tasks (a chunk of image planes copied into the
  *   interiors of zeroed padded planes; none without padding), then compute tasks: `conv` over a
  *   chunk of one image's output positions.
  *
  * Every thread taking part claims tasks with `Atomics.add` on `NEXT` until none are left, so a
  * core slowed by other work simply takes fewer. Each worker has a mailbox word: `IDLE` → (caller)
- * `POSTED` → (worker, compare-exchange) `RUNNING` → (worker, when no task is left) `IDLE`. When
+ * `POSTED` → (worker, compare-exchange) `RUNNING` → (worker, when no task is left) `IDLE`; an idle
+ * worker reads its mailbox `SPIN_READS` times before it sleeps in `Atomics.wait`. When
  * the caller runs out of tasks it takes back posts that no worker accepted yet (`POSTED` → `IDLE`)
  * and waits only for `RUNNING` ones, so a worker that is slow to wake never delays a call. `QUIT`
  * ends a worker.
@@ -149,7 +153,15 @@ export const NEXT = 0,
  * task; `M`: images; `M_PANELS` / `N_PANELS`: filter and tap tiles; `OH`, `OW`, `ROW_STEP`,
  * `PLANE_OUT`, `OG`.
  */
-export const PANELS = 0, DOT = 1, UNFOLD = 2, FOLD = 3, CONV = 4, CONV_GRAD = 5, ROWS = 6, CONV_ROWS = 7;
+export const PANELS = 0,
+  DOT = 1,
+  UNFOLD = 2,
+  FOLD = 3,
+  CONV = 4,
+  CONV_GRAD = 5,
+  ROWS = 6,
+  CONV_ROWS = 7,
+  POOL = 8;
 /** Most workers the control block has mailboxes for. */
 export const MAX_WORKERS = 64;
 /** Mailbox of worker `i` is word `MAILBOX + i`. */
@@ -184,6 +196,14 @@ export const BATCH = DONE + MAX_WORKERS + 1,
    * panels from `A_BASE` (then `PACK_A_TASKS` and `A_STEP` are 0); 0 when A is packed into slots.
    */
   PREPACKED_A_STEP = COMPUTED_SLOTS + MAX_SLOTS;
+/**
+ * Reads of its mailbox a worker spins through before it sleeps (set by the caller's side; 0: none).
+ * A few tens of microseconds of spinning catch the next job of a forward pass, the next layer's,
+ * without the wake-up from `Atomics.wait`, which costs tens of microseconds itself.
+ */
+export const SPIN_READS = PREPACKED_A_STEP + 1;
+/** The default of `SPIN_READS`: about 30–60 µs on x86-64. */
+export const DEFAULT_SPIN_READS = 1 << 14;
 
 /** Mailbox states. */
 export const IDLE = 0, POSTED = 1, RUNNING = 2, QUIT = 3;
@@ -402,6 +422,25 @@ function runConvGradTask(kernel: KernelExports, ctrl: Int32Array, t: number): vo
   );
 }
 
+/** Runs task `t` of a `POOL` job: a chunk of planes. */
+function runPoolTask(kernel: KernelExports, ctrl: Int32Array, t: number): void {
+  const p0 = t * ctrl[PLANE_CHUNK], planes = Math.min(ctrl[PLANE_CHUNK], ctrl[PLANES] - p0);
+  const h = ctrl[HEIGHT], w = ctrl[WIDTH], oh = ctrl[OH], ow = ctrl[OW];
+  kernel.maxPool(
+    (ctrl[IMG_BASE] >>> 0) + p0 * h * w * 4,
+    (ctrl[Y_BASE] >>> 0) + p0 * oh * ow * 4,
+    planes,
+    h,
+    w,
+    oh,
+    ow,
+    ctrl[KH],
+    ctrl[KW],
+    ctrl[TAP_Y],
+    ctrl[TAP_X],
+  );
+}
+
 /** Runs task `t` of an `UNFOLD` or `FOLD` job: a chunk of image planes. */
 function runPlaneTask(kernel: KernelExports, ctrl: Int32Array, t: number, fold: boolean): void {
   const chunk = ctrl[PLANE_CHUNK], channels = ctrl[CHANNELS], kh = ctrl[KH], kw = ctrl[KW];
@@ -582,6 +621,8 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
     ctrl[DONE + slot]++;
     if (planes) {
       runPlaneTask(kernel, ctrl, t, mode === FOLD);
+    } else if (mode === POOL) {
+      runPoolTask(kernel, ctrl, t);
     } else if (dot) {
       runDotTask(kernel, ctrl, t);
     } else if (mode === ROWS) {
@@ -601,11 +642,16 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
   }
 }
 
-/** A worker's loop: wait for a post, accept it, run tasks, report idle; until `QUIT`. */
+/** A worker's loop: wait for a post (spinning a little first), accept it, run tasks, report idle; until `QUIT`. */
 export function serveJobs(kernel: KernelExports, ctrl: Int32Array, index: number): void {
   const mail = MAILBOX + index;
   Atomics.store(ctrl, READY + index, 1);
   for (;;) {
+    for (
+      let spin = 0, n = Atomics.load(ctrl, SPIN_READS);
+      spin < n && Atomics.load(ctrl, mail) === IDLE;
+      spin++
+    );
     Atomics.wait(ctrl, mail, IDLE);
     const state = Atomics.load(ctrl, mail);
     if (state === QUIT) return;

@@ -46,6 +46,7 @@ import {
   CONV_GRAD,
   CONV_PANELS,
   CONV_ROWS,
+  DEFAULT_SPIN_READS,
   DONE,
   DOT,
   FAILED,
@@ -92,6 +93,7 @@ import {
   PLANE_CHUNK,
   PLANE_OUT,
   PLANES,
+  POOL,
   POS_CHUNK,
   POSTED,
   PREPACKED_A_STEP,
@@ -106,6 +108,7 @@ import {
   ROWS,
   runTasks,
   SLOTS,
+  SPIN_READS,
   STAGE,
   TAP_X,
   TAP_Y,
@@ -204,7 +207,22 @@ function createEngine(relaxed: boolean): Engine {
     workspace: { offset: 0, bytes: 0 },
   };
   engine.arena = new Arena(CONTROL_BYTES, ARENA_LIMIT, (bytes) => reserve(engine, bytes));
+  engine.ctrl[SPIN_READS] = spinReads;
   return engine;
+}
+
+/** What `SPIN_READS` of every engine holds. */
+let spinReads = DEFAULT_SPIN_READS;
+
+/**
+ * For tests and measurements: the reads of its mailbox each worker spins through before it sleeps
+ * (0: it sleeps at once), in every engine from now on; returns the previous value.
+ */
+export function setWorkerSpin(reads: number): number {
+  const before = spinReads;
+  spinReads = reads;
+  for (const engine of engines.values()) Atomics.store(engine.ctrl, SPIN_READS, reads);
+  return before;
 }
 
 /** The engine of a kernel flavour, created on first use. */
@@ -880,6 +898,59 @@ export function kernelHolding(arrays: readonly Float32Array[]): KernelExports | 
     if (all) return engine.kernel;
   }
   return undefined;
+}
+
+/** Window elements below which a max pooling runs on the calling thread alone. */
+const POOL_THREADED_MIN_READS = 1 << 16;
+
+/** Geometry of an unpadded max pooling over `planes` planes (see `maxPool` of `_simd_kernels.ts`). */
+export interface PoolPlanes {
+  readonly planes: number;
+  readonly h: number;
+  readonly w: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+}
+
+/**
+ * Max pooling of `x` into `y`, chunks of planes on up to `threads` threads (one below
+ * `POOL_THREADED_MIN_READS` window elements); false, doing nothing, unless both arrays are views of
+ * one kernel memory. The caller checks that every window lies inside its plane.
+ */
+export function maxPoolWasm(threads: number, x: Float32Array, y: Float32Array, g: PoolPlanes): boolean {
+  for (const engine of engines.values()) {
+    const xAt = addressOf(engine, x, 0), yAt = addressOf(engine, y, 0);
+    if (xAt < 0 || yAt < 0) continue;
+    const used = g.planes * g.oh * g.ow * g.kh * g.kw < POOL_THREADED_MIN_READS ? 1 : threads;
+    if (used === 1) {
+      engine.kernel.maxPool(xAt, yAt, g.planes, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw);
+      return true;
+    }
+    const ctrl = engine.ctrl;
+    // Four tasks a thread, so that a thread slowed by other work takes fewer.
+    const chunk = Math.max(1, Math.ceil(g.planes / (4 * used)));
+    ctrl[MODE] = POOL;
+    ctrl[TASKS] = Math.ceil(g.planes / chunk);
+    ctrl[PLANES] = g.planes;
+    ctrl[PLANE_CHUNK] = chunk;
+    ctrl[IMG_BASE] = xAt;
+    ctrl[Y_BASE] = yAt;
+    ctrl[HEIGHT] = g.h;
+    ctrl[WIDTH] = g.w;
+    ctrl[OH] = g.oh;
+    ctrl[OW] = g.ow;
+    ctrl[KH] = g.kh;
+    ctrl[KW] = g.kw;
+    ctrl[TAP_Y] = g.sh;
+    ctrl[TAP_X] = g.sw;
+    runJob(engine, used, ctrl[TASKS]);
+    return true;
+  }
+  return false;
 }
 
 /** The arena counts of every flavour's memory, summed, plus the memories' bytes. */

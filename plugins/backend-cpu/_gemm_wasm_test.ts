@@ -4,11 +4,13 @@ import {
   allocateWasm,
   gemmPackedWasm,
   gemmWasm,
+  maxPoolWasm,
   packAWasm,
   packedABytes,
   releaseWasm,
   setCallerRunsTasks,
   setPackSlots,
+  setWorkerSpin,
   threadStats,
   type WasmGemmSettings,
 } from "./_gemm_wasm.ts";
@@ -284,4 +286,70 @@ Deno.test("gemmWasm() workers do not keep a finished process alive", async () =>
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   assert.equal(new TextDecoder().decode(stdout).trim(), "256 1");
   assert.ok(seconds < 20, `the process took ${seconds} s to exit`);
+});
+
+Deno.test("maxPoolWasm() matches a loop on one thread and on a worker alone, chunks of planes", async () => {
+  // 203 planes of 17 × 19, 3 × 3 windows at stride 2: 131,544 window elements, threaded.
+  const g = { planes: 203, h: 17, w: 19, oh: 8, ow: 9, kh: 3, kw: 3, sh: 2, sw: 2 };
+  for (const relaxed of flavours) {
+    await workerReady(relaxed);
+    const x = allocateWasm(relaxed, g.planes * g.h * g.w)!,
+      y = allocateWasm(relaxed, g.planes * g.oh * g.ow)!;
+    for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 43758.5453 % 1;
+    const want = new Float32Array(y.length);
+    for (let p = 0, o = 0; p < g.planes; p++) {
+      for (let i = 0; i < g.oh; i++) {
+        for (let j = 0; j < g.ow; j++, o++) {
+          let best = -Infinity;
+          for (let r = 0; r < g.kh; r++) {
+            for (let c = 0; c < g.kw; c++) {
+              best = Math.max(best, x[(p * g.h + i * g.sh + r) * g.w + j * g.sw + c]);
+            }
+          }
+          want[o] = best;
+        }
+      }
+    }
+    for (const [threads, workerAlone] of [[1, false], [2, false], [2, true]] as const) {
+      y.fill(Number.NaN);
+      const before = setCallerRunsTasks(!workerAlone), [caller] = threadStats(relaxed).done;
+      try {
+        assert.ok(maxPoolWasm(threads, x, y, g));
+      } finally {
+        setCallerRunsTasks(before);
+      }
+      assert.deepEqual(
+        [...y],
+        [...want],
+        `relaxed ${relaxed}, ${threads} threads, worker alone ${workerAlone}`,
+      );
+      if (workerAlone) assert.equal(threadStats(relaxed).done[0], caller, "the caller ran pooling tasks");
+    }
+    releaseWasm(x);
+    releaseWasm(y);
+  }
+});
+
+Deno.test("workers serve jobs whether they spin before sleeping or sleep at once", async () => {
+  for (const relaxed of flavours) {
+    await workerReady(relaxed);
+    for (const reads of [0, 1 << 20]) {
+      const before = setWorkerSpin(reads), callerRuns = setCallerRunsTasks(false);
+      try {
+        const [, worker] = threadStats(relaxed).done;
+        // Pauses between calls: with reads 0 the worker is asleep at each post.
+        for (let i = 0; i < 3; i++) {
+          check(40, 80, 30, settings(relaxed, 2, i, false));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        assert.ok(
+          threadStats(relaxed).done[1] >= worker + 3,
+          `spin reads ${reads}: the worker ran fewer tasks than calls`,
+        );
+      } finally {
+        setWorkerSpin(before);
+        setCallerRunsTasks(callerRuns);
+      }
+    }
+  }
 });

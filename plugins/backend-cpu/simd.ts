@@ -1,13 +1,13 @@
 /**
  * Elementwise, pooling and reduction kernels in WebAssembly SIMD for tensors whose storage lives in
- * the kernels' memory (see `memory.ts`): each function runs on the calling thread, in place, and
- * returns true; it returns false, doing nothing, when an array is not such a view (a plain
+ * the kernels' memory (see `memory.ts`): each function runs on the calling thread (max pooling, when
+ * large, on every thread), in place, and returns true; it returns false, doing nothing, when an array is not such a view (a plain
  * `Float32Array`) or the `"ts"` kernels are chosen, and the caller then runs its TypeScript loop.
  * The kernels are generated in `_simd_kernels.ts`, which states their exact semantics.
  * @module
  */
 import type { SimdExports } from "./_simd_kernels.ts";
-import { kernelHolding } from "./_gemm_wasm.ts";
+import { kernelHolding, maxPoolWasm } from "./_gemm_wasm.ts";
 import { settings } from "./_settings.ts";
 
 function holding(...arrays: Float32Array[]): SimdExports | undefined {
@@ -174,7 +174,8 @@ export interface PoolGeometry {
 }
 
 /**
- * Max pooling without padding: each output is its window's first maximum in row-major order.
+ * Max pooling without padding: each output is its window's first maximum in row-major order. From
+ * 65,536 window elements on, chunks of planes run on every thread (`setCpuThreads`).
  *
  * @param x Input planes.
  * @param y Output planes.
@@ -182,14 +183,12 @@ export interface PoolGeometry {
  * @returns Whether it ran.
  */
 export function maxPoolSimd(x: Float32Array, y: Float32Array, g: PoolGeometry): boolean {
-  const k = holding(x, y);
   const { planes, h, w, oh, ow, kh, kw, sh, sw } = g;
   if (
-    !k || x.length < planes * h * w || y.length < planes * oh * ow ||
+    settings.kernels !== "wasm" || x.length < planes * h * w || y.length < planes * oh * ow ||
     (oh > 0 && (oh - 1) * sh + kh > h) || (ow > 0 && (ow - 1) * sw + kw > w)
   ) return false;
-  k.maxPool(x.byteOffset, y.byteOffset, planes, h, w, oh, ow, kh, kw, sh, sw);
-  return true;
+  return maxPoolWasm(settings.threads, x, y, g);
 }
 
 /**

@@ -16,7 +16,7 @@
  * NaN inputs are unspecified.
  * @module
  */
-import { defineKernel, type Kernel } from "@cnnlab/core";
+import { defineKernel, type Kernel, type Shape, sizeOf } from "@cnnlab/core";
 import type { Pool2dAttrs } from "./pool_options.ts";
 import { type Windows, windowsOf } from "./_windows.ts";
 import { allocate, allocateZeros, release } from "@cnnlab/backend-cpu/memory";
@@ -107,10 +107,11 @@ function backward2x2(x: Float32Array, g: Windows, flip: number, dy: Float32Array
   return dx;
 }
 
-/** The geometry `maxPoolSimd` takes. */
-function simdGeometry(g: Windows, attrs: Pool2dAttrs): PoolGeometry {
+/** The geometry `maxPoolSimd` takes, from the shapes alone (no window tables: it runs unpadded only). */
+function simdGeometry(shape: Shape, attrs: Pool2dAttrs, outShape: Shape): PoolGeometry {
+  const [n, c, h, w] = shape, [, , oh, ow] = outShape;
   const [kh, kw] = attrs.poolSize, [sh, sw] = attrs.stride;
-  return { planes: g.planes, h: g.h, w: g.w, oh: g.oh, ow: g.ow, kh, kw, sh, sw };
+  return { planes: n * c, h, w, oh, ow, kh, kw, sh, sw };
 }
 
 function forwardKernel(op: string, flip: number): Kernel<Float32Array, Pool2dAttrs> {
@@ -118,12 +119,13 @@ function forwardKernel(op: string, flip: number): Kernel<Float32Array, Pool2dAtt
     op,
     backend: "cpu",
     run([input], attrs, outShape) {
-      const x = input.storage, g = windowsOf(input.shape, attrs, outShape);
+      const x = input.storage;
       if (flip === 0 && attrs.padding[0] === 0 && attrs.padding[1] === 0) {
-        const y = allocate(g.planes * g.oh * g.ow);
-        if (maxPoolSimd(x, y, simdGeometry(g, attrs))) return y;
+        const y = allocate(sizeOf(outShape));
+        if (maxPoolSimd(x, y, simdGeometry(input.shape, attrs, outShape))) return y;
         release(y);
       }
+      const g = windowsOf(input.shape, attrs, outShape);
       if (g.is2x2) return forward2x2(x, g, flip);
       const arg = argExtremum(x, g, flip);
       const y = allocate(arg.length);
@@ -141,7 +143,11 @@ function backwardKernel(op: string, flip: number): Kernel<Float32Array, Pool2dAt
       const g = windowsOf(input.shape, attrs, grad.shape);
       if (g.is2x2 && flip === 0) {
         const dx = allocate(input.storage.length);
-        if (maxPoolGrad2x2Simd(input.storage, grad.storage, dx, simdGeometry(g, attrs))) return dx;
+        if (
+          maxPoolGrad2x2Simd(input.storage, grad.storage, dx, simdGeometry(input.shape, attrs, grad.shape))
+        ) {
+          return dx;
+        }
         release(dx);
       }
       if (g.is2x2) return backward2x2(input.storage, g, flip, grad.storage);

@@ -903,8 +903,8 @@ export function kernelHolding(arrays: readonly Float32Array[]): KernelExports | 
 /** Window elements below which a max pooling runs on the calling thread alone. */
 const POOL_THREADED_MIN_READS = 1 << 16;
 
-/** Geometry of an unpadded max pooling over `planes` planes (see `maxPool` of `_simd_kernels.ts`). */
-export interface PoolPlanes {
+/** Geometry of an unpadded pooling over `planes` planes of `h × w` (see `maxPool` of `_simd_kernels.ts`). */
+export interface PoolGeometry {
   readonly planes: number;
   readonly h: number;
   readonly w: number;
@@ -921,7 +921,7 @@ export interface PoolPlanes {
  * `POOL_THREADED_MIN_READS` window elements); false, doing nothing, unless both arrays are views of
  * one kernel memory. The caller checks that every window lies inside its plane.
  */
-export function maxPoolWasm(threads: number, x: Float32Array, y: Float32Array, g: PoolPlanes): boolean {
+export function maxPoolWasm(threads: number, x: Float32Array, y: Float32Array, g: PoolGeometry): boolean {
   for (const engine of engines.values()) {
     const xAt = addressOf(engine, x, 0), yAt = addressOf(engine, y, 0);
     if (xAt < 0 || yAt < 0) continue;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { SimdExports } from "./_simd_kernels.ts";
-import { kernelHolding, maxPoolWasm } from "./_gemm_wasm.ts";
+import { kernelHolding, maxPoolWasm, type PoolGeometry } from "./_gemm_wasm.ts";
 import { settings } from "./_settings.ts";
 
 function holding(...arrays: Float32Array[]): SimdExports | undefined {
@@ -160,18 +160,7 @@ export function reluChannels(y: Float32Array, block: BiasBlock): void {
   }
 }
 
-/** Geometry of an unpadded pooling over `planes` planes of `h × w`. */
-export interface PoolGeometry {
-  readonly planes: number;
-  readonly h: number;
-  readonly w: number;
-  readonly oh: number;
-  readonly ow: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-}
+export type { PoolGeometry };
 
 /**
  * Max pooling without padding: each output is its window's first maximum in row-major order. From

@@ -88,7 +88,7 @@ export function parseCli(args: readonly string[]): CliOptions {
   if (rest.length && command !== "report" && !(command === "experiment" && rest.length === 1)) {
     throw new UsageError(`unexpected argument "${rest[0]}"`);
   }
-  const schedule = v.schedule ?? "none";
+  const schedule = v.schedule ?? "cosine";
   if (!["none", "step", "cosine"].includes(schedule)) {
     throw new UsageError(`--schedule must be none, step or cosine, got "${schedule}"`);
   }

@@ -27,7 +27,8 @@ export interface CliOptions {
   readonly lr?: number;
   readonly momentum?: number;
   readonly weightDecay: number;
-  readonly schedule: "none" | "step" | "cosine";
+  /** Undefined: cosine for class-score losses, none for embedding losses. */
+  readonly schedule?: "none" | "step" | "cosine";
   readonly epochs: number;
   /** Undefined: 32 for class-score losses, 100 (10 classes × 10) for embedding losses. */
   readonly batchSize?: number;
@@ -88,8 +89,8 @@ export function parseCli(args: readonly string[]): CliOptions {
   if (rest.length && command !== "report" && !(command === "experiment" && rest.length === 1)) {
     throw new UsageError(`unexpected argument "${rest[0]}"`);
   }
-  const schedule = v.schedule ?? "cosine";
-  if (!["none", "step", "cosine"].includes(schedule)) {
+  const schedule = v.schedule;
+  if (schedule !== undefined && !["none", "step", "cosine"].includes(schedule)) {
     throw new UsageError(`--schedule must be none, step or cosine, got "${schedule}"`);
   }
   const backend = v.backend ?? "cpu";

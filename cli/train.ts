@@ -67,13 +67,16 @@ export async function train(o: CliOptions, argv: readonly string[]): Promise<Tra
   const model = new Model(spec, { registry, device, rng: rng.fork() });
   const loss = registry.loss(o.loss)(o.lossOptions);
   const batchSize = o.batchSize ?? (loss.output === "embedding" ? 100 : 32);
-  const optimizer = cliOptimizer(registry, o);
+  // Cosine decay lifts the class-score losses (hinge L2 on MNIST: 96.9% → 97.9%) but lowers the
+  // embedding losses' Recall@1 (histogram 97.2% → 96.75%, LDA 97.45% → 96.5%): each family its default.
+  const schedule = o.schedule ?? (loss.output === "embedding" ? "none" : "cosine");
+  const optimizer = cliOptimizer(registry, { ...o, schedule });
   const out = o.out ?? `runs/${spec.name ?? "model"}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const dir = await createRunDir(out);
   await writeJson(dir.config, {
     command: ["cnnlab", ...argv].join(" "),
     argv,
-    options: { ...o, batchSize },
+    options: { ...o, batchSize, schedule },
     plugins: registry.plugins.map((p) => ({ name: p.name, version: p.version })),
     pluginSpecifiers: o.plugins,
     seed: o.seed,

@@ -40,7 +40,7 @@ Options:
   --lr X               learning rate (default: 0.001 for adam, 0.01 for sgd)
   --momentum X         SGD momentum (default: 0.9 when --optimizer sgd)
   --weight-decay X     L2 weight decay (default: 0)
-  --schedule NAME      learning-rate schedule: none, step or cosine (default: cosine, decaying towards 0 over the epochs)
+  --schedule NAME      learning-rate schedule: none, step or cosine (default: cosine, decaying towards 0 over the epochs; none for embedding losses)
   --epochs N           epochs (default: 10)
   --batch-size N       batch size (default: 32; 100 for embedding losses, drawn class-balanced: 10 × 10)
   --seed N             seed for initialisation, shuffling and dropout (default: 1)

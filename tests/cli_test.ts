@@ -49,6 +49,8 @@ Deno.test("cnnlab train on a tiny subset writes the run directory, and eval relo
   assert.deepEqual(lines.map((l) => l.epoch), [1, 2]);
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   assert.equal(config.seed, 3);
+  assert.equal(config.options.schedule, "cosine", "class-score losses decay the rate by default");
+  assert.deepEqual(lines.map((l) => l.learningRate), [0.001, 0.0005], "cosine over 2 epochs");
   assert.ok((await Deno.stat(`${out}/checkpoint/tensors.bin`)).isFile);
   let printed = "";
   const log = console.log;
@@ -150,6 +152,7 @@ Deno.test("cnnlab train with an embedding loss writes Recall@1 and the raw-pixel
   assert.equal(test.distances.positive.length, 40);
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   assert.equal(config.options.batchSize, 100);
+  assert.equal(config.options.schedule, "none", "embedding losses keep the rate by default");
   assert.equal(config.model.layers.at(-1).units, 8);
   await Deno.remove(out, { recursive: true });
 });

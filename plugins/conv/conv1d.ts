@@ -16,7 +16,7 @@ import {
 import { ConvParameters } from "./_parameters.ts";
 import { outSize } from "./_geometry.ts";
 import { boolOption, checkKeys, intOption, samePadding } from "./_options.ts";
-import { conv2d as conv2dOp } from "./conv2d_op.ts";
+import { conv2d as conv2dOp, conv2dBias as conv2dBiasOp } from "./conv2d_op.ts";
 
 /** Options of the `conv1d` layer, as written in a model spec. */
 export interface Conv1dOptions {
@@ -179,7 +179,8 @@ export class Conv1d implements Layer<Conv1dOptions> {
   }
 
   /**
-   * The layer's computation with explicit parameters (for gradient checks and functional use).
+   * The layer's computation with explicit parameters (for gradient checks and functional use): a
+   * `conv2d` of height 1, with the bias in the same `conv2dBias` op where the backend has a kernel.
    *
    * @param x `[batch, channels, length]`.
    * @param weight `[filters, channels/groups, kernelSize]`.
@@ -192,10 +193,11 @@ export class Conv1d implements Layer<Conv1dOptions> {
     const { stride, padding, dilation, groups } = this.resolved;
     const x2 = ops.reshape(x, [n, x.shape[1], 1, x.shape[2]]);
     const w2 = ops.reshape(weight, [weight.shape[0], weight.shape[1], 1, weight.shape[2]]);
-    const y = ops.reshape(
-      conv2dOp(x2, w2, { stride: [1, stride], padding: [0, padding], dilation: [1, dilation], groups }),
-      [n, filters, ol],
-    );
+    const attrs = { stride: [1, stride], padding: [0, padding], dilation: [1, dilation], groups } as const;
+    if (bias && x.device.registry.hasKernel("conv2dBias", x.device.name)) {
+      return ops.reshape(conv2dBiasOp(x2, w2, bias, attrs), [n, filters, ol]);
+    }
+    const y = ops.reshape(conv2dOp(x2, w2, attrs), [n, filters, ol]);
     return bias ? ops.add(y, ops.reshape(bias, [1, filters, 1])) : y;
   }
 

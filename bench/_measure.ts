@@ -32,6 +32,11 @@ export interface Row {
   device?: string;
   /** Why a figure is missing, or how the row was measured. */
   note?: string;
+  /**
+   * cnnlab's CPU rows timed alone: the share of the kernels' tasks each thread ran while the row was
+   * measured, the calling thread first (a worker near 0 did not help: its core was busy or slow).
+   */
+  threadShares?: number[];
 }
 
 /** What `medianSeconds` repeats. */

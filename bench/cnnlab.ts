@@ -7,7 +7,7 @@ import { Model, noGrad, type Registry, Rng, tidy } from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import { alexnet } from "@cnnlab/alexnet";
 import { measureThroughput } from "@cnnlab/cli/bench";
-import { gemm } from "@cnnlab/backend-cpu/gemm";
+import { cpuTasksRun, gemm } from "@cnnlab/backend-cpu/gemm";
 import { medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
 
 /** What `cnnlabRows` measures. */
@@ -55,12 +55,26 @@ export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
     }
   }
   if (tasks.includes("alexnet-forward")) {
-    rows.push({ ...base, task: "alexnet-forward", batch: 1, msPerImage: await alexnetMs(options), runs });
+    const [msPerImage, threadShares] = await withShares(() => alexnetMs(options));
+    rows.push({ ...base, task: "alexnet-forward", batch: 1, msPerImage, runs, ...threadShares });
   }
   if (tasks.includes("gemm-1024") && backend.startsWith("cpu")) {
-    rows.push({ ...base, task: "gemm-1024", batch: 1, gflops: await gemmGflops(1024, runs), runs });
+    const [gflops, threadShares] = await withShares(() => gemmGflops(1024, runs));
+    rows.push({ ...base, task: "gemm-1024", batch: 1, gflops, runs, ...threadShares });
   }
   return rows;
+}
+
+/**
+ * Runs `measure`, and the share of the CPU kernels' tasks each thread ran meanwhile (as a row's
+ * `threadShares`; none when no task ran, as on WebGPU).
+ */
+async function withShares<T>(measure: () => Promise<T>): Promise<[T, { threadShares?: number[] }]> {
+  const before = cpuTasksRun();
+  const value = await measure();
+  const done = cpuTasksRun().map((count, i) => count - (before[i] ?? 0));
+  const total = done.reduce((a, b) => a + b, 0);
+  return [value, total > 0 ? { threadShares: done.map((d) => Math.round((1000 * d) / total) / 1000) } : {}];
 }
 
 /** One contender of an interleaved measurement: a step to time, and its clean-up. */

@@ -11,6 +11,8 @@
  * inference are timed run by run in turn (`bench/paired.ts`), since their ratio is a target and
  * this VM's speed drifts between figures taken apart. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on
  * stdout and nothing else; the text form prints the rows and cnnlab's speed over each peer's.
+ * cnnlab's AlexNet and GEMM rows also carry `threadShares`, the share of the kernels' tasks each
+ * thread ran while they were timed: a worker far below 1/threads says its core was busy or slow.
  *
  * TensorFlow.js and onnxruntime are imported only when peers run, so `--no-peers` needs neither
  * (bench/gpu-machine.sh runs it on a machine that carries only cnnlab). Speed targets live here,
@@ -135,7 +137,10 @@ function figure(r: Row): string {
 }
 
 function formatRow(r: Row): string {
-  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${figure(r)}`;
+  const shares = r.threadShares
+    ? `   tasks by thread: ${r.threadShares.map((s) => `${Math.round(100 * s)}%`).join(" / ")}`
+    : "";
+  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${figure(r)}${shares}`;
 }
 
 /** Speed of cnnlab's CPU row over each peer's, per task (time ratios inverted for ms/image). */

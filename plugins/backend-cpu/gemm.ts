@@ -21,6 +21,7 @@ import {
   gemmWasm,
   packAWasm,
   packedABytes,
+  threadStats,
   type WasmGemmSettings,
   workersStarted,
 } from "./_gemm_wasm.ts";
@@ -165,6 +166,25 @@ export function setCpuThreads(count: number): number {
   const before = settings.threads;
   settings.threads = count;
   return before;
+}
+
+/**
+ * Tasks each thread of the current kernels has run so far (GEMM panels, convolution rows, pooling
+ * chunks …), the calling thread first, then each worker: the difference of two snapshots shows how
+ * the threads shared some work; a worker with no share did not help (asleep, or its core was busy).
+ *
+ * @returns Counts by thread; `[]` before the WebAssembly kernels first ran.
+ * @example Counts grow with threaded work
+ * ```ts
+ * import { cpuTasksRun, gemm } from "@cnnlab/backend-cpu/gemm";
+ * import assert from "node:assert/strict";
+ * const before = cpuTasksRun().reduce((a, b) => a + b, 0);
+ * gemm(256, 256, 256, new Float32Array(256 * 256), new Float32Array(256 * 256), new Float32Array(256 * 256));
+ * assert.ok(cpuTasksRun().reduce((a, b) => a + b, 0) > before);
+ * ```
+ */
+export function cpuTasksRun(): number[] {
+  return threadStats(settings.relaxed).done;
 }
 
 /**

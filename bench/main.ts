@@ -20,6 +20,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { simdPeakGflops } from "./simd_peak.ts";
 import { createRegistry } from "@cnnlab/cnnlab";
 import { cnnlabRows } from "./cnnlab.ts";
 import { mib, type Row, sampleRss, startRssSampling, type Task, TASKS } from "./_measure.ts";
@@ -90,6 +91,22 @@ if (adapter) {
   }
 }
 const cnnlabPeakRssBytes = sampleRss();
+// The machine's arithmetic peak now, next to cnnlab's GEMM (see bench/simd_peak.ts).
+const simdPeak = tasks.includes("gemm-1024") ? await simdPeakGflops(cores()) : undefined;
+if (simdPeak) {
+  const gemmRow = results.find((r) =>
+    r.framework === "cnnlab" && r.backend === "cpu" && r.task === "gemm-1024"
+  );
+  const all = simdPeak[cores()];
+  log(
+    `ideal WebAssembly SIMD loop: ${
+      Object.entries(simdPeak).map(([t, g]) =>
+        `${g.toFixed(1)} GFLOP/s on ${t} thread${t === "1" ? "" : "s"}`
+      )
+        .join(", ")
+    }${gemmRow?.gflops ? `; cnnlab's GEMM reached ${Math.round((100 * gemmRow.gflops) / all)}% of it` : ""}`,
+  );
+}
 
 if (!flags["no-peers"]) {
   const { tfjsRows } = await import("./tfjs.ts");
@@ -109,6 +126,7 @@ if (flags.json) {
       results,
       peakRssBytes,
       cnnlabPeakRssBytes,
+      ...(simdPeak ? { simdPeakGflops: simdPeak } : {}),
       runs,
       environment: { deno: Deno.version.deno, v8: Deno.version.v8, os: Deno.build.os, cores: cores() },
     },

@@ -3,11 +3,11 @@
  * one AlexNet forward pass at batch 1, and the CPU backend's 1024³ GEMM.
  * @module
  */
-import { Model, noGrad, type Registry, Rng, tidy } from "@cnnlab/core";
+import { Model, noGrad, ops, type Registry, Rng, tidy } from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import { alexnet } from "@cnnlab/alexnet";
 import { measureThroughput } from "@cnnlab/cli/bench";
-import { cpuTasksRun, gemm } from "@cnnlab/backend-cpu/gemm";
+import { cpuTasksRun } from "@cnnlab/backend-cpu/gemm";
 import { medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
 
 /** What `cnnlabRows` measures. */
@@ -59,7 +59,7 @@ export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
     rows.push({ ...base, task: "alexnet-forward", batch: 1, msPerImage, runs, ...threadShares });
   }
   if (tasks.includes("gemm-1024") && backend.startsWith("cpu")) {
-    const [gflops, threadShares] = await withShares(() => gemmGflops(1024, runs));
+    const [gflops, threadShares] = await withShares(() => matmulGflops(options, 1024));
     rows.push({ ...base, task: "gemm-1024", batch: 1, gflops, runs, ...threadShares });
   }
   return rows;
@@ -143,17 +143,29 @@ async function alexnetMs(options: CnnlabBenchOptions): Promise<number> {
 }
 
 /**
- * GFLOP/s of `gemm` on n × n × n float32 matrices: 2n³ over the median seconds.
+ * GFLOP/s of `matmul` on two n × n float32 tensors already on the backend, reading the product back
+ * (a copy) and disposing it, as the TensorFlow.js rows time `tf.matMul` and `dataSync`: 2n³ over
+ * the median seconds. On the CPU backend the operands are views of the kernels' memory, so `gemm`
+ * reads them and writes the product in place.
  *
+ * @param options Registry, backend and runs.
  * @param n The size.
- * @param runs Timed runs.
  * @returns 10⁹ floating-point operations per second.
  */
-async function gemmGflops(n: number, runs: number): Promise<number> {
+async function matmulGflops(options: CnnlabBenchOptions, n: number): Promise<number> {
+  const device = await options.registry.device(options.backend);
   const rng = new Rng(2);
-  const a = Float32Array.from({ length: n * n }, () => rng.next() - 0.5);
-  const b = Float32Array.from({ length: n * n }, () => rng.next() - 0.5);
-  const c = new Float32Array(n * n);
-  const seconds = await medianSeconds(() => gemm(n, n, n, a, b, c), { runs, warmup: 2 });
-  return (2 * n ** 3) / seconds / 1e9;
+  const a = device.tensor(Float32Array.from({ length: n * n }, () => rng.next() - 0.5), [n, n]);
+  const b = device.tensor(Float32Array.from({ length: n * n }, () => rng.next() - 0.5), [n, n]);
+  try {
+    const seconds = await medianSeconds(() => {
+      const c = noGrad(() => ops.matmul(a, b));
+      c.dataSync();
+      c.dispose();
+    }, { runs: options.runs, warmup: 2 });
+    return (2 * n ** 3) / seconds / 1e9;
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
 }

@@ -4,7 +4,8 @@
  *
  * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per
  * 1 × 3 × 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³
- * float32 matrix product). Rows: cnnlab on its CPU backend (and WebGPU for LeNet-5 where an adapter
+ * float32 matrix product: every framework multiplies two tensors already on its backend and reads the
+ * product back). Rows: cnnlab on its CPU backend (and WebGPU for LeNet-5 where an adapter
  * exists), then, in the same process, TensorFlow.js on its CPU and WebAssembly SIMD backends and
  * onnxruntime-node (native, inference only) where it loads. Each figure is the median of at least 5
  * timed runs after warm-up. With peers, cnnlab's CPU and TensorFlow.js WebAssembly's LeNet-5

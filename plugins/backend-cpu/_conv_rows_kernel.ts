@@ -129,7 +129,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
     for (let k = 0; k < fc; k++) {
       code.localGet(wTap);
       if (k > 0) code.localGet(wOffset[k]).i32Add();
-      code.v128Load32Splat(wAt).localSet(wv[k]);
+      code.v128Load32SplatAt(wAt).localSet(wv[k]);
     }
     for (let v = 0; v < vc; v++) {
       code.localGet(imgBase).v128Load(imgAt + 16 * v).localSet(xv);

@@ -104,7 +104,7 @@ function tileFunction(shape: GemmKernelShape, rows: number): FunctionSpec {
       for (let v = 0; v < nv; v++) code.localGet(bp).v128Load(16 * v).localSet(bv(v));
       code.localGet(bp).localGet(ldb).i32Add().localSet(bp);
       for (let r = 0; r < rows; r++) {
-        code.localGet(ap).v128Load32Splat((u * mr + r) * 4).localSet(a);
+        code.localGet(ap).v128Load32SplatAt((u * mr + r) * 4).localSet(a);
         for (let v = 0; v < nv; v++) madd(code, relaxed, a, bv(v), sum(r, v));
       }
     }

@@ -200,3 +200,22 @@ Deno.test("Code's f32x4.gt and f32x4.pmax compute what the specification says", 
   // pmax(-0, 0) keeps the first operand, where f32x4.max would give +0.
   assert.deepEqual([...f32.subarray(12, 16)], [1, -2, 5, -0]);
 });
+
+Deno.test("v128Load32SplatAt() adds a non-zero offset to the address before a load-splat at offset 0", () => {
+  const splat0 = [0xfd, 0x09, 0x02, 0x00]; // v128.load32_splat align=4 offset=0
+  assert.deepEqual(new Code().v128Load32SplatAt(0).bytes, splat0);
+  assert.deepEqual(new Code().v128Load32SplatAt(20).bytes, [0x41, 0x14, 0x6a, ...splat0]);
+  // It broadcasts the float `offset` bytes past the address.
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+  const body = new Code().localGet(0).localGet(1).v128Load32SplatAt(8).v128Store();
+  const bytes = encodeModule({
+    memory: { initial: 1, maximum: 1, shared: false },
+    functions: [{ export: "f", params: [I32, I32], results: [], locals: [], body }],
+  });
+  const f = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { memory } })
+    .exports.f as (to: number, from: number) => void;
+  const f32 = new Float32Array(memory.buffer);
+  f32.set([1, 2, 3, 4], 16);
+  f(0, 64);
+  assert.deepEqual([...f32.subarray(0, 4)], [3, 3, 3, 3]);
+});

@@ -1,8 +1,10 @@
 /**
  * This machine's floating-point peak as WebAssembly reaches it: an ideal loop (12 independent 4-lane
- * multiply-adds, no memory traffic) on 1 thread and on every core at once, in GFLOP/s. The bench
- * prints cnnlab's GEMM as a share of it, and a GEMM that drops while this holds is waiting on memory
- * (caches shared with other work), not on arithmetic.
+ * multiply-adds, no memory traffic, no bounds checks) on 1 thread and on every core at once, in
+ * GFLOP/s. The bench prints cnnlab's GEMM as a share of it: a GEMM that drops while this holds waits on
+ * something other than arithmetic (memory, or the integer instructions of V8's bounds checks when
+ * another tenant shares the core), and an every-core figure near the 1-thread one says the second core
+ * was not there to be had (seen here: 51.0 against 50.5).
  * @module
  */
 import { supportsKernel } from "../plugins/backend-cpu/_gemm_kernel.ts";

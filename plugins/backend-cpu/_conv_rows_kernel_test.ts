@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Rng } from "@cnnlab/core";
-import { convRowsFunction, type ConvRowsOptions } from "./_conv_rows_kernel.ts";
+import {
+  CONV_ROWS_SHAPE,
+  convRowsFunction,
+  type ConvRowsOptions,
+  convRowsWeightsLength,
+  packConvRowsWeights,
+} from "./_conv_rows_kernel.ts";
 import { supportsKernel } from "./_gemm_kernel.ts";
 import { encodeModule } from "./_wasm_emitter.ts";
 
@@ -22,7 +28,11 @@ function instantiate(options: ConvRowsOptions) {
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: { memory },
   });
-  return { f32: new Float32Array(memory.buffer), convRows: exports.convRows as ConvRows };
+  return {
+    f32: new Float32Array(memory.buffer),
+    convRows: exports.convRows as ConvRows,
+    perBlock: options.filters ?? CONV_ROWS_SHAPE.filters,
+  };
 }
 
 /** A seeded generator of floats in [-1, 1). */
@@ -69,7 +79,9 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
   const ldY = c.ldY ?? ow + (seed % 2 === 0 ? 0 : 1 + (seed % 5));
   const yPlane = Math.max(oy0, oy1) * ldY + (seed % 3) * 3;
   const imgLen = (channels - 1) * imgPlane + (rowsIn - 1) * ldImg + ow4 + reachW;
-  const wLen = filters * channels * kh * kw;
+  const taps = channels * kh * kw;
+  const w = Float32Array.from({ length: filters * taps }, next);
+  const wLen = convRowsWeightsLength(filters, taps, kernel.perBlock);
   const yLen = filters * yPlane;
   const imgBase = 17 + (seed % 3);
   const wBase = imgBase + imgLen + 3;
@@ -80,7 +92,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
   f32.fill(Number.NaN, 0, yBase); // gaps: never read
   f32.fill(HEADER, 0, 16);
   for (let i = 0; i < imgLen; i++) f32[imgBase + i] = next();
-  for (let i = 0; i < wLen; i++) f32[wBase + i] = next();
+  packConvRowsWeights(w, 0, filters, taps, f32, wBase, kernel.perBlock);
   for (let i = 0; i < filters; i++) f32[bBase + i] = 2 * next();
   f32.fill(GUARD, yBase - guard, yBase + yLen + guard);
   const at = (f: number, oy: number, ox: number) => yBase + f * yPlane + oy * ldY + ox;
@@ -116,7 +128,7 @@ function check(kernel: ReturnType<typeof instantiate>, c: Case, seed: number) {
         for (let ch = 0; ch < channels; ch++) {
           for (let p = 0; p < kh; p++) {
             for (let q = 0; q < kw; q++) {
-              const term = f32[wBase + ((f * channels + ch) * kh + p) * kw + q] *
+              const term = w[((f * channels + ch) * kh + p) * kw + q] *
                 f32[imgBase + ch * imgPlane + (oy + p * dh) * ldImg + ox + q * dw];
               sum += term;
               abs += Math.abs(term);
@@ -283,9 +295,9 @@ Deno.test("convRowsFunction() validates in a module with shared memory", () => {
     });
     const f32 = new Float32Array(memory.buffer);
     f32.set([1, 2, 3, 4, 5, 6, 7, 8], 0); // one row of 8
-    f32.set([1, -1], 16); // one 1×2 filter: x[ox] − x[ox + 1]
-    f32.set([0.5], 20); // bias
-    (exports.convRows as ConvRows)(0, 64, 80, 128, 1, 1, 2, 1, 1, 32, 32, 0, 1, 4, 1, 16, 16, 0);
+    packConvRowsWeights(new Float32Array([1, -1]), 0, 1, 2, f32, 16); // one 1×2 filter: x[ox] − x[ox + 1]
+    f32.set([0.5], 24); // bias
+    (exports.convRows as ConvRows)(0, 64, 96, 128, 1, 1, 2, 1, 1, 32, 32, 0, 1, 4, 1, 16, 16, 0);
     assert.deepEqual([...f32.subarray(32, 36)], [-0.5, -0.5, -0.5, -0.5]);
   }
 });
@@ -307,7 +319,7 @@ Deno.test("convRows' ReLU gives +0 for a NaN sum, as the relu op does, and witho
     // A 1×1 filter of 1 over one row of 8 columns: each output is its input.
     const img = 64, w = 32, y = 128, inputs = [Number.NaN, -0, -1, 2, 0, Infinity, -Infinity, 0.5];
     f32.set(inputs, img);
-    f32[w] = 1;
+    packConvRowsWeights(new Float32Array([1]), 0, 1, 1, f32, w);
     for (const relu of [0, 1]) {
       convRows(img * 4, w * 4, 0, y * 4, 1, 1, 1, 1, 1, 32, 32 * 4, 0, 1, 8, 1, 32, 32 * 4, relu);
       // The sums start from +0 (no bias), as the reference's do: −0 sums to +0 even without ReLU.

@@ -22,6 +22,7 @@
 import { gemmKernelBytes, KERNEL_SHAPES, MAX_PAGES } from "./_gemm_kernel.ts";
 import { Arena, type ArenaStats } from "./_arena.ts";
 import { GEMV_MAX_ROWS } from "./_gemv_kernel.ts";
+import { convRowsWeightsLength, packConvRowsWeights } from "./_conv_rows_kernel.ts";
 import {
   A_BASE,
   A_STEP,
@@ -1217,8 +1218,9 @@ export interface ConvRowsTarget extends ConvTarget {
  * A stride-1 convolution with vectors along output columns (the kernel's `convRows`) of the images
  * and channels of `g` by `t.filters` filters of `w`, into channels `[filter0, filter0 + filters)`
  * of `y`, plus bias and ReLU when asked. Operands that are views of the memory are used in place:
- * the images (unpadded, all channels), the weights, the bias and `y`; the rest is staged. False, doing nothing, for other strides or when the
- * memory cannot grow.
+ * the images (unpadded, all channels), the bias and `y`; the rest is staged, and the weights are
+ * always packed for the kernel (`packConvRowsWeights`, on the calling thread: 2,400 values for
+ * LeNet-5's conv2). False, doing nothing, for other strides or when the memory cannot grow.
  */
 export function convRowsWasm(
   relaxed: boolean,
@@ -1237,22 +1239,21 @@ export function convRowsWasm(
   const hp = h + 2 * ph, wp = wd + 2 * pw, k = channels * kh * kw;
   const wholeImages = channels === g.xChannels;
   const rawAt = wholeImages ? addressOf(engine, x, g.image0 * channels * h * wd) : -1;
-  const wAt = addressOf(engine, w, t.filter0 * k);
   const biasAt = t.bias ? addressOf(engine, t.bias, t.filter0) : 0;
   const yImage = t.yChannels * oh * ow * 4;
   const yFirst = (g.image0 * t.yChannels + t.filter0) * oh * ow;
   const yAt = addressOf(engine, y, yFirst);
   const yInPlace = yAt >= 0;
   // Layout: padded planes (then slack: the last columns of a row read up to 3 floats past it), the
-  // unpadded planes unless in place, the weights and bias unless in place, the outputs unless in
-  // place.
+  // unpadded planes unless in place, the weights packed for the kernel (a vector per filter group and
+  // tap), the bias unless in place, the outputs unless in place.
   let next = scratchBase(engine);
   const img = padded || rawAt < 0 ? next : rawAt;
   if (img === next) next = align(next + planes * hp * wp * 4 + 64);
   const raw = rawAt >= 0 ? rawAt : padded ? next : img;
   if (rawAt < 0 && padded) next = align(next + planes * h * wd * 4 + 64);
-  const wb = wAt >= 0 ? wAt : next;
-  if (wAt < 0) next = align(next + og * k * 4);
+  const wb = next;
+  next = align(next + convRowsWeightsLength(og, k) * 4);
   const bb = t.bias && biasAt < 0 ? next : biasAt;
   if (t.bias && biasAt < 0) next = align(next + og * 4);
   const yb = yInPlace ? yAt : next;
@@ -1261,7 +1262,7 @@ export function convRowsWasm(
   const f32 = engine.f32;
   if (rawAt < 0) stageImages(engine, x, g, img, raw);
   else if (padded) f32.fill(0, img / 4, img / 4 + planes * hp * wp);
-  if (wAt < 0) f32.set(w.subarray(t.filter0 * k, (t.filter0 + og) * k), wb / 4);
+  packConvRowsWeights(w, t.filter0, og, k, f32, wb / 4);
   if (t.bias && biasAt < 0) f32.set(t.bias.subarray(t.filter0, t.filter0 + og), bb / 4);
   const used = images * oh * ow * og * k < CONV_THREADED_MIN_MACS || !engine.shared ? 1 : threads;
   const perImage = Math.min(oh, Math.max(1, Math.ceil((4 * used) / images)));

@@ -16,7 +16,9 @@
  * except that with `dw` = 1 a kernel row of a width in `straightWidths` (3 and 5 by default) is
  * straight-line code with constant offsets. Blocks run filter group by filter group, then row by
  * row, then along the row: full blocks, then one block of the remaining 1 to `vectors` − 1 vectors
- * (each filter and vector count has its own generated block). Exported function:
+ * (each filter and vector count has its own generated block); a block shape of at most
+ * `PAIRED_SUMS` / 2 sums covers two rows at once (rows then go in pairs, an odd last one alone).
+ * Exported function:
  *
  * - `convRows(img, w, bias, y, channels, kh, kw, dh, dw, ldImg, imgPlane, oy0, oy1, ow, filters,
  *   ldY, yPlane, relu)`, all i32: for f < filters, oy0 ≤ oy < oy1 and ox < ow,
@@ -125,6 +127,14 @@ export function packConvRowsWeights(
   }
 }
 
+/**
+ * Most sums of a block that runs two output rows at once. A block of few sums (3 filters × 1 vector,
+ * or 1 filter × 3 vectors: LeNet-5's remainders) waits on the latency of its multiply-adds, not
+ * their throughput; two rows double its independent sums, and LeNet-5's conv1 (7 vectors a row:
+ * 3 + 3 + 1) and conv2 (16 filters: 5 × 3 + 1) lose less to them.
+ */
+const PAIRED_SUMS = 8;
+
 /** `i8x16.shuffle` lanes that copy 32-bit lane k of the first operand into all four. */
 const LANE_BROADCAST = [0, 1, 2, 3].map((k) => Array.from({ length: 16 }, (_, i) => 4 * k + (i & 3)));
 
@@ -165,7 +175,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const [wGroup, yGroup, bGroup, rows, imgRow, yRow, blocks, lastVectors, imgBlock, yBlock] = locals(10);
   // Vectors per row, columns in the last one (0: all 4), and whether the block being stored ends a
   // row whose last vector is partial.
-  const [vectors, tail, partial] = locals(3);
+  const [vectors, tail, partial, fullBlocks, fullBytes, pairs] = locals(6);
   const [imgC, imgP, imgQ, wTap, cCount, pCount, qCount] = locals(7);
   const yOffset = locals(nf); // k·yPlane: filter k's plane from yBlock
   const i32Count = next - params;
@@ -173,98 +183,167 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const keep = local(); // all ones unless relu: act(x) = keep ? x : pmax(0, x), bit by bit
   const bv = locals(nf); // b_k in four lanes
   const wv = locals(nf); // the tap's weight of filter k in four lanes
-  const acc = locals(nf * nv); // filter k, columns 4v…4v+3 of the block
+  // Filter k, columns 4v…4v+3, row r of the block; a block of 2 rows has at most PAIRED_SUMS.
+  const acc = locals(Math.max(nf * nv, PAIRED_SUMS));
   const xv = local();
-  const wvec = local(); // weightLanes: the tap's weights of the block's filters, a lane each
+  const wvec = local(); // the tap's weights of the block's filters, a lane each
   const out = local(); // a partial vector being stored
   const v128Count = next - params - i32Count;
-  const sum = (k: number, v: number) => acc[k * nv + v];
+  /** Whether blocks of `fc` filters × `vc` vectors run two rows at once (see `PAIRED_SUMS`). */
+  const paired = (fc: number, vc: number) => fc * vc * 2 <= PAIRED_SUMS;
   const code = new Code();
   /** Pushes the activation of v128 local `v`. */
   const act = (v: number) =>
     code.localGet(v).localGet(zero).localGet(v).f32x4Pmax().localGet(keep).v128Bitselect();
 
+  /** The sums of one block of `fc` filters × `vc` vectors × `rc` rows. */
+  interface Block {
+    readonly fc: number;
+    readonly vc: number;
+    readonly rc: number;
+  }
+  const sum = (b: Block, k: number, v: number, r: number) => acc[(r * b.fc + k) * b.vc + v];
+
   /**
-   * One tap for `fc` filters and `vc` vectors: weights `wAt` bytes past `wTap`, image `imgAt` bytes
-   * past the local `imgBase`.
+   * One tap of block `b`: weights `wAt` bytes past `wTap`, image `imgAt` bytes past the local
+   * `imgBase` (row r of the block: r image rows, `ldImg` bytes, further).
    */
-  const tap = (fc: number, vc: number, wAt: number, imgBase: number, imgAt: number) => {
+  const tap = (b: Block, wAt: number, imgBase: number, imgAt: number) => {
     code.localGet(wTap).v128Load(wAt).localSet(wvec);
-    for (let k = 0; k < fc; k++) {
+    for (let k = 0; k < b.fc; k++) {
       code.localGet(wvec).localGet(wvec).i8x16Shuffle(LANE_BROADCAST[k]).localSet(wv[k]);
     }
-    for (let v = 0; v < vc; v++) {
-      code.localGet(imgBase).v128Load(imgAt + 16 * v).localSet(xv);
-      for (let k = 0; k < fc; k++) madd(code, relaxed, wv[k], xv, sum(k, v));
+    for (let r = 0; r < b.rc; r++) {
+      for (let v = 0; v < b.vc; v++) {
+        code.localGet(imgBase);
+        if (r > 0) code.localGet(ldImg).i32Add();
+        code.v128Load(imgAt + 16 * v).localSet(xv);
+        for (let k = 0; k < b.fc; k++) madd(code, relaxed, wv[k], xv, sum(b, k, v, r));
+      }
     }
   };
   /** `tap` at `imgQ`, then `imgQ` on by `dw` columns. */
-  const loopTap = (fc: number, vc: number, wAt: number) => {
-    tap(fc, vc, wAt, imgQ, 0);
+  const loopTap = (b: Block, wAt: number) => {
+    tap(b, wAt, imgQ, 0);
     code.localGet(imgQ).localGet(colStep).i32Add().localSet(imgQ);
   };
   /** One kernel row at `imgP` (`kw` taps), `wTap` on to the next. */
-  const kernelRow = (fc: number, vc: number) => {
+  const kernelRow = (b: Block) => {
     for (const width of straightWidths) {
       code.localGet(straight).i32Const(width).i32Eq().if();
-      for (let q = 0; q < width; q++) tap(fc, vc, tapBytes * q, imgP, 4 * q);
+      for (let q = 0; q < width; q++) tap(b, tapBytes * q, imgP, 4 * q);
       code.localGet(wTap).i32Const(tapBytes * width).i32Add().localSet(wTap);
       code.else();
     }
     code.localGet(imgP).localSet(imgQ);
     code.localGet(kw).i32Const(unroll === 2 ? 1 : 0).i32ShrU().localSet(qCount);
     repeat(code, qCount, () => {
-      for (let u = 0; u < unroll; u++) loopTap(fc, vc, tapBytes * u);
+      for (let u = 0; u < unroll; u++) loopTap(b, tapBytes * u);
       code.localGet(wTap).i32Const(tapBytes * unroll).i32Add().localSet(wTap);
     });
     if (unroll === 2) {
       code.localGet(kw).i32Const(1).i32And().if();
-      loopTap(fc, vc, 0);
+      loopTap(b, 0);
       code.localGet(wTap).i32Const(tapBytes).i32Add().localSet(wTap);
       code.end();
     }
     for (let i = 0; i < straightWidths.length; i++) code.end();
   };
 
-  /** A block of `fc` filters × `vc` vectors at `imgBlock`, `yBlock`: bias, all taps, act, store. */
-  const block = (fc: number, vc: number) => {
-    for (let k = 0; k < fc; k++) for (let v = 0; v < vc; v++) code.localGet(bv[k]).localSet(sum(k, v));
+  /**
+   * Block `b` at `imgBlock`, `yBlock` (its row r r·`ldImg` and r·`ldY` bytes further): bias, all
+   * taps, act, store.
+   */
+  const block = (b: Block) => {
+    for (let r = 0; r < b.rc; r++) {
+      for (let k = 0; k < b.fc; k++) {
+        for (let v = 0; v < b.vc; v++) code.localGet(bv[k]).localSet(sum(b, k, v, r));
+      }
+    }
     code.localGet(imgBlock).localSet(imgC).localGet(wGroup).localSet(wTap);
     code.localGet(channels).localSet(cCount);
     repeat(code, cCount, () => {
       code.localGet(imgC).localSet(imgP).localGet(kh).localSet(pCount);
       repeat(code, pCount, () => {
-        kernelRow(fc, vc);
+        kernelRow(b);
         code.localGet(imgP).localGet(rowStep).i32Add().localSet(imgP);
       });
       code.localGet(imgC).localGet(imgPlane).i32Add().localSet(imgC);
     });
-    for (let k = 0; k < fc; k++) {
-      for (let v = 0; v < vc; v++) {
-        const address = () => {
-          code.localGet(yBlock);
-          if (k > 0) code.localGet(yOffset[k]).i32Add();
-        };
-        if (v === vc - 1) {
-          // The row's last vector when it is partial: lanes 0 … tail − 1 only.
-          code.localGet(partial).if();
-          act(sum(k, v)).localSet(out);
-          for (let lane = 0; lane < 3; lane++) {
-            if (lane > 0) code.i32Const(lane).localGet(tail).i32LtU().if();
-            address();
-            code.localGet(out).f32x4ExtractLane(lane).f32Store(16 * v + 4 * lane);
-            if (lane > 0) code.end();
+    for (let r = 0; r < b.rc; r++) {
+      for (let k = 0; k < b.fc; k++) {
+        for (let v = 0; v < b.vc; v++) {
+          const address = () => {
+            code.localGet(yBlock);
+            if (r > 0) code.localGet(ldY).i32Add();
+            if (k > 0) code.localGet(yOffset[k]).i32Add();
+          };
+          const s = sum(b, k, v, r);
+          if (v === b.vc - 1) {
+            // The row's last vector when it is partial: lanes 0 … tail − 1 only.
+            code.localGet(partial).if();
+            act(s).localSet(out);
+            for (let lane = 0; lane < 3; lane++) {
+              if (lane > 0) code.i32Const(lane).localGet(tail).i32LtU().if();
+              address();
+              code.localGet(out).f32x4ExtractLane(lane).f32Store(16 * v + 4 * lane);
+              if (lane > 0) code.end();
+            }
+            code.else();
           }
-          code.else();
+          address();
+          act(s).v128Store(16 * v);
+          if (v === b.vc - 1) code.end();
         }
-        address();
-        act(sum(k, v)).v128Store(16 * v);
-        if (v === vc - 1) code.end();
       }
     }
   };
 
-  /** Rows oy0…oy1−1 of a group of `fc` filters: full column blocks, then a block of the rest. */
+  /** Points `imgBlock` and `yBlock` at row r of `imgRow` and `yRow`, `bytes` into the row. */
+  const at = (r: number, bytes: number | undefined) => {
+    for (const [to, from, ld] of [[imgBlock, imgRow, ldImg], [yBlock, yRow, ldY]]) {
+      code.localGet(from);
+      if (r > 0) code.localGet(ld).i32Add();
+      if (bytes !== undefined) code.localGet(bytes).i32Add();
+      code.localSet(to);
+    }
+  };
+
+  /**
+   * The column blocks of `rc` (1 or 2) rows at `imgRow`, `yRow` for `fc` filters: full blocks, then
+   * one block of the remaining vectors; a shape that `paired` allows covers both rows at once.
+   */
+  const rowBlocks = (fc: number, rc: number) => {
+    const fullRows = rc === 2 && paired(fc, nv) ? 2 : 1;
+    for (let r = 0; r < rc; r += fullRows) {
+      at(r, undefined);
+      code.localGet(fullBlocks).localSet(blocks);
+      repeat(code, blocks, () => {
+        // partial = tail ≠ 0 and this is the row's last block (blocks counts down to 1).
+        code.localGet(tail).i32Const(0).localGet(blocks).i32Const(1).i32Eq().localGet(lastVectors).i32Eqz()
+          .i32And().select().localSet(partial);
+        block({ fc, vc: nv, rc: fullRows });
+        code.localGet(imgBlock).i32Const(16 * nv).i32Add().localSet(imgBlock);
+        code.localGet(yBlock).i32Const(16 * nv).i32Add().localSet(yBlock);
+      });
+    }
+    if (nv === 1) return;
+    code.localGet(tail).localSet(partial);
+    for (let vc = 1; vc < nv; vc++) {
+      code.localGet(lastVectors).i32Const(vc).i32Eq().if();
+      const restRows = rc === 2 && paired(fc, vc) ? 2 : 1;
+      for (let r = 0; r < rc; r += restRows) {
+        at(r, fullBytes);
+        block({ fc, vc, rc: restRows });
+      }
+      code.end();
+    }
+  };
+
+  /**
+   * Rows oy0…oy1−1 of a group of `fc` filters: two at a time where a block shape of the group is
+   * `paired` (then a last odd row alone), else one at a time.
+   */
   const group = (fc: number) => {
     code.localGet(bias).if();
     for (let k = 0; k < fc; k++) code.localGet(bGroup).v128Load32Splat(4 * k).localSet(bv[k]);
@@ -276,26 +355,17 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
     // rows = max(oy1 − oy0, 0)
     code.localGet(oy1).localGet(oy0).i32Sub().i32Const(0).localGet(oy0).localGet(oy1).i32LtU().select()
       .localSet(rows);
-    repeat(code, rows, () => {
-      code.localGet(imgRow).localSet(imgBlock).localGet(yRow).localSet(yBlock);
-      code.localGet(vectors).i32Const(nv).i32DivU().localSet(blocks);
-      code.localGet(vectors).i32Const(nv).i32RemU().localSet(lastVectors);
-      repeat(code, blocks, () => {
-        // partial = tail ≠ 0 and this is the row's last block (blocks counts down to 1).
-        code.localGet(tail).i32Const(0).localGet(blocks).i32Const(1).i32Eq().localGet(lastVectors).i32Eqz()
-          .i32And().select().localSet(partial);
-        block(fc, nv);
-        code.localGet(imgBlock).i32Const(16 * nv).i32Add().localSet(imgBlock);
-        code.localGet(yBlock).i32Const(16 * nv).i32Add().localSet(yBlock);
+    if (Array.from({ length: nv }, (_, i) => i + 1).some((vc) => paired(fc, vc))) {
+      code.localGet(rows).i32Const(1).i32ShrU().localSet(pairs);
+      repeat(code, pairs, () => {
+        rowBlocks(fc, 2);
+        code.localGet(imgRow).localGet(ldImg).i32Add().localGet(ldImg).i32Add().localSet(imgRow);
+        code.localGet(yRow).localGet(ldY).i32Add().localGet(ldY).i32Add().localSet(yRow);
       });
-      if (nv > 1) {
-        code.localGet(tail).localSet(partial);
-        for (let vc = 1; vc < nv; vc++) {
-          code.localGet(lastVectors).i32Const(vc).i32Eq().if();
-          block(fc, vc);
-          code.end();
-        }
-      }
+      code.localGet(rows).i32Const(1).i32And().localSet(rows);
+    }
+    repeat(code, rows, () => {
+      rowBlocks(fc, 1);
       code.localGet(imgRow).localGet(ldImg).i32Add().localSet(imgRow);
       code.localGet(yRow).localGet(ldY).i32Add().localSet(yRow);
     });
@@ -309,6 +379,9 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   code.localGet(dh).localGet(ldImg).i32Mul().localSet(rowStep);
   code.localGet(ow).i32Const(3).i32Add().i32Const(2).i32ShrU().localSet(vectors);
   code.localGet(ow).i32Const(3).i32And().localSet(tail);
+  code.localGet(vectors).i32Const(nv).i32DivU().localSet(fullBlocks);
+  code.localGet(vectors).i32Const(nv).i32RemU().localSet(lastVectors);
+  code.localGet(fullBlocks).i32Const(16 * nv).i32Mul().localSet(fullBytes);
   code.localGet(dw).i32Const(4).i32Mul().localSet(colStep);
   // straight = dw = 1 ? kw : 0
   code.localGet(kw).i32Const(0).localGet(dw).i32Const(1).i32Eq().select().localSet(straight);

@@ -300,7 +300,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   };
 
   /** Points `imgBlock` and `yBlock` at row r of `imgRow` and `yRow`, `bytes` into the row. */
-  const at = (r: number, bytes: number | undefined) => {
+  const at = (r: number, bytes?: number) => {
     for (const [to, from, ld] of [[imgBlock, imgRow, ldImg], [yBlock, yRow, ldY]]) {
       code.localGet(from);
       if (r > 0) code.localGet(ld).i32Add();
@@ -316,7 +316,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const rowBlocks = (fc: number, rc: number) => {
     const fullRows = rc === 2 && paired(fc, nv) ? 2 : 1;
     for (let r = 0; r < rc; r += fullRows) {
-      at(r, undefined);
+      at(r);
       code.localGet(fullBlocks).localSet(blocks);
       repeat(code, blocks, () => {
         // partial = tail ≠ 0 and this is the row's last block (blocks counts down to 1).
@@ -355,7 +355,8 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
     // rows = max(oy1 − oy0, 0)
     code.localGet(oy1).localGet(oy0).i32Sub().i32Const(0).localGet(oy0).localGet(oy1).i32LtU().select()
       .localSet(rows);
-    if (Array.from({ length: nv }, (_, i) => i + 1).some((vc) => paired(fc, vc))) {
+    // Some block shape of the group pairs rows exactly when its narrowest one (1 vector) does.
+    if (paired(fc, 1)) {
       code.localGet(rows).i32Const(1).i32ShrU().localSet(pairs);
       repeat(code, pairs, () => {
         rowBlocks(fc, 2);

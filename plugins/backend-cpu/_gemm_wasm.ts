@@ -124,8 +124,16 @@ import {
   Y_BASE,
 } from "./_gemm_tasks.ts";
 
-/** Depth of a block: a 6 × 256 A sliver is 6 KiB and a 256 × 8 B panel 8 KiB (L1 is 32 KiB). */
-const KC_MAX = 256;
+/**
+ * Deepest depth block of a `PANELS` job (a deeper product is cut into equal blocks). A tile streams
+ * its 6 × kc A sliver from L2 whatever kc is, since a task's A block does not fit L1. On 1024³,
+ * blocks of 1024 (slivers of 24 KiB, B panels of 32 KiB: one block, no C to add back) beat blocks of
+ * 256 (6 and 8 KiB, which fit L1 together): medians of 16 interleaved calls in each of 10 processes
+ * 0–9% faster on two threads and −3 to +17% on one, ahead in 123 and 110 of the 160 pairs (two
+ * identical settings compared alike: 26 and 25 of 48). Deeper products (k = 2048, 2400, 3456) and
+ * LeNet-5's and Winograd's shapes ran the same either way.
+ */
+export const KC_MAX = 1024;
 /**
  * Bytes of packed panels that a batched `PANELS` job keeps in its ring of slots (at least
  * `MIN_SLOTS` slots): 16 products [384, 384]·[384, 49] on one thread, each in its own slot (10 MiB),

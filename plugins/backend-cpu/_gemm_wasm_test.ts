@@ -4,6 +4,7 @@ import {
   allocateWasm,
   gemmPackedWasm,
   gemmWasm,
+  KC_MAX,
   maxPoolWasm,
   packAWasm,
   packedABytes,
@@ -73,7 +74,7 @@ const SHAPES: [number, number, number][] = [
   [7, 9, 13],
   [5, 25, 100],
   [33, 17, 65],
-  [24, 40, 300], // more than one depth block
+  [24, 40, KC_MAX + 44], // more than one depth block (A·Bᵀ runs dot products at this depth)
   [70, 600, 20], // several tasks along both dimensions
   [6, 25, 5000], // A·Bᵀ by dot products: several depth chunks
   [3, 37, 257], // at most 4 rows of A times B by streaming B's rows: several depth chunks
@@ -108,6 +109,16 @@ Deno.test("gemmWasm() matches a triple loop for every transpose, accumulate and 
       }
     }
   }
+});
+
+Deno.test("gemmWasm() packs a transposed B in several depth blocks, on one thread and on two", async () => {
+  // k < 2·(m + n): packed panels, not dot products.
+  const [m, n, k] = [300, 260, KC_MAX + 76];
+  for (const flags of [2, 3, 6]) {
+    check(m, n, k, settings(flavours[flavours.length - 1], 1, flags, flags === 6));
+  }
+  await workerReady(true);
+  check(m, n, k, settings(true, 2, 6, true));
 });
 
 Deno.test("gemmWasm() reuses its memory: a small call after a large one", () => {
@@ -194,7 +205,7 @@ for (const slots of [undefined, 2, 3]) {
     await workerReady(true);
     const before = setCallerRunsTasks(false), beforeSlots = setPackSlots(slots);
     try {
-      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [6, 25, 500], [40, 33, 70]]) {
+      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [6, 25, KC_MAX + 76], [40, 33, 70]]) {
         for (let flags = 0; flags < 8; flags++) {
           const [caller, worker] = threadStats(true).done;
           checkBatch(m, n, k, batchSettings(m, n, k, flags, 5));
@@ -230,8 +241,9 @@ for (const slots of [undefined, 2]) {
     await workerReady(true);
     const before = setCallerRunsTasks(false), beforeSlots = setPackSlots(slots);
     try {
-      // B read in place (few A panels) and packed (more than 8 A panels and depth over 64).
-      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [61, 20, 80]]) {
+      // B read in place (few A panels) and packed (more than 8 A panels and depth over 64), in one
+      // depth block and in two.
+      for (const [m, n, k] of [[7, 13, 49], [3, 37, 257], [61, 20, 80], [61, 20, KC_MAX + 1]]) {
         for (let flags = 0; flags < 8; flags++) {
           const [caller, worker] = threadStats(true).done;
           checkBatch(m, n, k, batchSettings(m, n, k, flags, 5), true);

@@ -143,10 +143,13 @@ async function alexnetMs(options: CnnlabBenchOptions): Promise<number> {
 }
 
 /**
- * GFLOP/s of `matmul` on two n × n float32 tensors already on the backend, reading the product back
- * (a copy) and disposing it, as the TensorFlow.js rows time `tf.matMul` and `dataSync`: 2n³ over
- * the median seconds. On the CPU backend the operands are views of the kernels' memory, so `gemm`
- * reads them and writes the product in place.
+ * GFLOP/s of `matmul` on two n × n float32 tensors already on the backend, the product left there and
+ * disposed, as the TensorFlow.js rows time `tf.matMul`: 2n³ over the median seconds. Both CPU
+ * backends compute when the op is called. The product is not read back: `dataSync` returns a fresh
+ * 4 MiB array, whose first writes fault its pages in (1–4 ms per call on this machine, 3–11% of
+ * cnnlab's GEMM and about 5% of TensorFlow.js WebAssembly's), a cost of the allocator, not of the
+ * GEMM. On the CPU backend the operands are views of the kernels' memory, so `gemm` reads them and
+ * writes the product in place.
  *
  * @param options Registry, backend and runs.
  * @param n The size.
@@ -159,9 +162,7 @@ async function matmulGflops(options: CnnlabBenchOptions, n: number): Promise<num
   const b = device.tensor(Float32Array.from({ length: n * n }, () => rng.next() - 0.5), [n, n]);
   try {
     const seconds = await medianSeconds(() => {
-      const c = noGrad(() => ops.matmul(a, b));
-      c.dataSync();
-      c.dispose();
+      noGrad(() => ops.matmul(a, b)).dispose();
     }, { runs: options.runs, warmup: 2 });
     return (2 * n ** 3) / seconds / 1e9;
   } finally {

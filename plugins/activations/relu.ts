@@ -82,14 +82,15 @@ function bitsOf(x: Float32Array): Int32Array {
   return new Int32Array(x.buffer, x.byteOffset, x.length);
 }
 
-// Both CPU kernels work on the bit patterns: a float32 is positive (and not NaN) exactly when its
-// bits, read as an int32 v, satisfy 1 ≤ v ≤ 0x7f800000, i.e. (v − 1) as unsigned < 0x7f800000. The
-// test becomes an all-ones or all-zero mask, so the loop has no data-dependent branch: a float
+// Both CPU kernels work on the bit patterns, read as an int32 v: a float32 is positive (and not NaN)
+// exactly when 1 ≤ v ≤ 0x7f800000, i.e. (v − 1) as unsigned < 0x7f800000; it is −0, negative or −∞
+// (what ReLU zeroes; a NaN of either sign stays) exactly when v − 0x80000000 as unsigned ≤ 0x7f800000.
+// Each test becomes an all-ones or all-zero mask, so the loop has no data-dependent branch: a float
 // `x > 0 ? x : 0` mispredicts on about half of the (random-signed) activations and runs 3–4× slower.
 
 /**
  * CPU kernel for `relu`: WebAssembly SIMD where the storage lives in the kernels' memory, else one
- * branch-free pass (NaN and −0 give +0, as `x > 0 ? x : 0` does, either way).
+ * branch-free pass; either way `Math.max(x, 0)` bit for bit (NaN stays NaN, −0 gives +0).
  */
 export const reluCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array, NoAttrs>({
   op: "relu",
@@ -100,7 +101,7 @@ export const reluCpu: Kernel<Float32Array, NoAttrs> = defineKernel<Float32Array,
     const xb = bitsOf(x), yb = bitsOf(y);
     for (let i = 0; i < n; i++) {
       const v = xb[i];
-      yb[i] = v & -(+((v - 1) >>> 0 < 0x7f800000));
+      yb[i] = v & ~-(+((v - 0x80000000) >>> 0 <= 0x7f800000));
     }
     return y;
   },

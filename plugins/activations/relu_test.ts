@@ -1,6 +1,7 @@
 import { Registry, Rng, type Shape, tidy } from "@cnnlab/core";
 import { assertClose, checkAgainstReference, checkGradients, uniform } from "@cnnlab/core/testing";
 import cpu from "@cnnlab/backend-cpu";
+import { setCpuKernels } from "@cnnlab/backend-cpu/gemm";
 import assert from "node:assert/strict";
 import { tf } from "../../tests/tfjs.ts";
 import activations from "./mod.ts";
@@ -44,14 +45,26 @@ Deno.test("reluGrad() rejects dy and x of different shapes", () => {
   assert.throws(() => reluGrad(device.zeros([2, 3]), device.zeros([3, 2])), /dy has shape \[2,3\] but x/);
 });
 
-Deno.test("relu and reluGrad CPU kernels treat −0, ±Infinity, NaN and subnormals as x > 0 does", () => {
-  const special = [-0, 0, Infinity, -Infinity, NaN, -NaN, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
-  const x = device.tensor(special, [special.length]);
-  const dy = device.tensor(special.map((_, i) => i + 1), [special.length]);
-  const naive = special.map((v) => (v > 0 ? Math.fround(v) : 0));
-  const naiveGrad = special.map((v, i) => (v > 0 ? i + 1 : 0));
-  assert.deepEqual([...relu(x).dataSync()], naive);
-  assert.deepEqual([...reluGrad(dy, x).dataSync()], naiveGrad);
-  // No −0 comes out: the bit pattern of every zero is +0.
-  assert.ok([...relu(x).dataSync()].every((v) => !Object.is(v, -0)));
+Deno.test("relu CPU kernels give Math.max(x, 0) for −0, ±Infinity, NaN of either sign and subnormals; reluGrad x > 0 ? dy : 0", () => {
+  // NaNs by their bits: quiet and signalling payloads, sign bit clear and set.
+  const nans = [
+    ...new Float32Array(new Uint32Array([0x7fc00000, 0x7f800001, 0xffc00000, 0xff800001]).buffer),
+  ];
+  const special = [-0, 0, Infinity, -Infinity, ...nans, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
+  // Twice over, so that the WebAssembly kernel's vector loop (4 at a time) sees every value too.
+  const values = [...special, ...special];
+  const naive = values.map((v) => Math.max(Math.fround(v), 0));
+  const naiveGrad = values.map((v, i) => (v > 0 ? i + 1 : 0));
+  for (const kernels of ["wasm", "ts"] as const) {
+    const before = setCpuKernels(kernels);
+    try {
+      const x = device.tensor(values, [values.length]);
+      const dy = device.tensor(values.map((_, i) => i + 1), [values.length]);
+      // deepEqual compares as Object.is: NaN equals NaN, −0 differs from +0.
+      assert.deepEqual([...relu(x).dataSync()], naive, `${kernels} relu`);
+      assert.deepEqual([...reluGrad(dy, x).dataSync()], naiveGrad, `${kernels} reluGrad`);
+    } finally {
+      setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+    }
+  }
 });

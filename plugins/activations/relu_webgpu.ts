@@ -5,14 +5,15 @@
  */
 import { defineKernel, type Kernel, sizeOf } from "@cnnlab/core";
 import type { GpuStorage, WebGpuBackend } from "@cnnlab/backend-webgpu";
+import { RELU } from "@cnnlab/backend-webgpu/dispatch";
 import { flatCode, flatPasses } from "./_webgpu.ts";
 
 type NoAttrs = Record<string, never>;
 
-const reluCode = flatCode(1, "let v = in0[i];\n  out[i] = select(0.0, v, v > 0.0);");
+const reluCode = `${RELU}${flatCode(1, "out[i] = relu(in0[i]);")}`;
 const reluGradCode = flatCode(2, "out[i] = select(0.0, in0[i], in1[i] > 0.0);");
 
-/** WebGPU kernel of `relu`: `max(x, 0)` (NaN gives 0, as on the CPU). */
+/** WebGPU kernel of `relu`: `max(x, 0)` as `Math.max` (NaN stays NaN, −0 gives +0, as on the CPU). */
 export const reluWebgpu: Kernel<GpuStorage, NoAttrs> = defineKernel<GpuStorage, NoAttrs>({
   op: "relu",
   backend: "webgpu",

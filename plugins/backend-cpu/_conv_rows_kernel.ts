@@ -26,7 +26,8 @@
  *   img[c·imgPlane + (oy + p·dh)·ldImg + 4·(ox + q·dw)])` (y and img as byte addresses), where
  *   `W(f, c, p, q)` is filter f's weight at that tap as `packConvRowsWeights` placed it at `w` (with
  *   the same `filters` per block); `b_f` is the float at `bias + 4f` when `bias` ≠ 0, else 0; `act`
- *   is `x > 0 ? x : 0` when `relu` ≠ 0 (NaN and −0 give +0, as the `relu` op), else the identity.
+ *   is `max(x, 0)` as `Math.max` when `relu` ≠ 0 (NaN stays NaN, −0 gives +0, as the `relu` op), else
+ *   the identity.
  *   Stride 1 and no bounds checks: every address read must lie in memory; reads may run past the end
  *   of an image row into the next one for the last columns (a row's last vector reads 4 columns even
  *   when ow is not a multiple of 4). It writes exactly ow columns per row: the last vector of a row is
@@ -180,7 +181,7 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const yOffset = locals(nf); // k·yPlane: filter k's plane from yBlock
   const i32Count = next - params;
   const zero = local();
-  const keep = local(); // all ones unless relu: act(x) = keep ? x : pmax(0, x), bit by bit
+  const keep = local(); // all ones unless relu: act(x) = x & (keep | x > 0 | x ≠ x)
   const bv = locals(nf); // b_k in four lanes
   const wv = locals(nf); // the tap's weight of filter k in four lanes
   // Filter k, columns 4v…4v+3, row r of the block; a block of 2 rows has at most PAIRED_SUMS.
@@ -194,7 +195,9 @@ export function convRowsFunction(options: ConvRowsOptions): FunctionSpec {
   const code = new Code();
   /** Pushes the activation of v128 local `v`. */
   const act = (v: number) =>
-    code.localGet(v).localGet(zero).localGet(v).f32x4Pmax().localGet(keep).v128Bitselect();
+    code.localGet(v).localGet(zero).f32x4Gt().localGet(v).localGet(v).f32x4Ne().v128Or().localGet(keep)
+      .v128Or()
+      .localGet(v).v128And();
 
   /** The sums of one block of `fc` filters × `vc` vectors × `rc` rows. */
   interface Block {

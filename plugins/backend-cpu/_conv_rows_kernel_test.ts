@@ -313,7 +313,7 @@ Deno.test("convRowsFunction() rejects bad block shapes", () => {
   assert.throws(() => convRowsFunction({ relaxed: false, straightWidths: [12] }), RangeError);
 });
 
-Deno.test("convRows' ReLU gives +0 for a NaN sum, as the relu op does, and without it NaN stays", () => {
+Deno.test("convRows' ReLU is Math.max(sum, 0): a NaN sum stays NaN, as the relu op's", () => {
   for (const relaxed of flavours) {
     const { f32, convRows } = instantiate({ relaxed });
     // A 1×1 filter of 1 over one row of 8 columns: each output is its input.
@@ -323,7 +323,7 @@ Deno.test("convRows' ReLU gives +0 for a NaN sum, as the relu op does, and witho
     for (const relu of [0, 1]) {
       convRows(img * 4, w * 4, 0, y * 4, 1, 1, 1, 1, 1, 32, 32 * 4, 0, 1, 8, 1, 32, 32 * 4, relu);
       // The sums start from +0 (no bias), as the reference's do: −0 sums to +0 even without ReLU.
-      const want = inputs.map((v) => 0 + v).map((s) => (relu ? (s > 0 ? s : 0) : s));
+      const want = inputs.map((v) => 0 + v).map((s) => (relu ? Math.max(s, 0) : s));
       for (let i = 0; i < 8; i++) {
         assert.ok(
           Object.is(f32[y + i], want[i]),

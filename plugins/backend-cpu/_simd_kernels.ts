@@ -5,7 +5,8 @@
  * up (four lanes at a time, then the rest one by one). All parameters are i32 except `axpby`'s two
  * scalars; no function returns a value or calls another, so the list can go anywhere in a module.
  *
- * - `relu(x, y, n)`: y[i] = x[i] > 0 ? x[i] : 0 (NaN and -0 give +0); y may be x.
+ * - `relu(x, y, n)`: y[i] = max(x[i], 0) as `Math.max` (NaN stays NaN, as in TensorFlow.js and
+ *   PyTorch; −0 gives +0); y may be x.
  * - `reluGrad(dy, x, dx, n)`: dx[i] = x[i] > 0 ? dy[i] : 0.
  * - `add(a, b, y, n)`, `sub(…)`, `mul(…)`: y[i] = a[i] ∘ b[i].
  * - `axpby(x, y, out, n, alpha, beta)`: out[i] = alpha·x[i] + beta·y[i] (f32 `alpha`, `beta`; a
@@ -150,7 +151,11 @@ function elementwiseFunction(name: string, inputs: number, op: Elementwise): Fun
   };
 }
 
-/** `relu(x, y, n)`, or `reluGrad(dy, x, dx, n)` when `grad`: x (or dy) masked by x > 0. */
+/**
+ * `relu(x, y, n)`: x masked by x > 0 or x ≠ x (NaN passes, −0 gives +0: `Math.max(x, 0)` bit for bit,
+ * in four instructions where `f32x4.max` takes V8 about eight); or `reluGrad(dy, x, dx, n)` when
+ * `grad`: dy masked by x > 0 (0 where x is NaN or ±0).
+ */
 function reluFunction(grad: boolean): FunctionSpec {
   const inputs = grad ? 2 : 1;
   const [value, xIn] = grad ? [0, 1] : [0, 0];
@@ -158,22 +163,29 @@ function reluFunction(grad: boolean): FunctionSpec {
   return elementwiseFunction(grad ? "reluGrad" : "relu", inputs, {
     locals: [V128, V128, F32],
     setup: (code) => code.f32Const(0).f32x4Splat().localSet(zero),
-    // value & (x > 0): the mask is all ones where x > 0, never for NaN or ±0.
     vector: (code, load) => {
       if (grad) {
+        // dy & (x > 0): the mask is all ones where x > 0, never for NaN or ±0.
         load(value);
         load(xIn);
         code.localGet(zero).f32x4Gt().v128And();
       } else {
         load(xIn);
-        code.localTee(v).localGet(zero).f32x4Gt().localGet(v).v128And();
+        code.localTee(v).localGet(zero).f32x4Gt().localGet(v).localGet(v).f32x4Ne().v128Or().localGet(v)
+          .v128And();
       }
     },
     scalar: (code, load) => {
       load(xIn);
       code.localSet(s);
-      load(value);
-      code.f32Const(0).localGet(s).f32Const(0).f32Gt().select();
+      if (grad) {
+        load(value);
+        code.f32Const(0).localGet(s).f32Const(0).f32Gt().select();
+      } else {
+        // (x > 0) + (x ≠ x) ? x : 0
+        code.localGet(s).f32Const(0).localGet(s).f32Const(0).f32Gt().localGet(s).localGet(s).f32Eq().i32Eqz()
+          .i32Add().select();
+      }
     },
   });
 }

@@ -80,12 +80,12 @@ Deno.test("simdKernelFunctions() exports each function once and validates with s
   }
 });
 
-Deno.test("relu() and reluGrad() keep values where x > 0 (not for NaN, ±0), in place too", () => {
+Deno.test("relu() is Math.max(x, 0) (NaN stays, −0 gives +0); reluGrad() keeps dy where x > 0; in place too", () => {
   const rng = new Rng(1);
   for (const n of SIZES) {
     const k = instantiate();
     const x = randoms(rng, n, true), dy = randoms(rng, n);
-    const want = Array.from(x, (v) => v > 0 ? v : 0);
+    const want = Array.from(x, (v) => Math.max(v, 0));
     const xp = k.alloc(n, x), y = k.alloc(n);
     k.fn("relu")(xp, y, n);
     assert.deepEqual(k.read(y, n), want, `relu n=${n}`);

@@ -289,6 +289,10 @@ export class Code {
   f32x4Eq(): this {
     return this.#simd(0x41);
   }
+  /** `f32x4.ne`: all ones in each lane where the operands differ (so where either is NaN). */
+  f32x4Ne(): this {
+    return this.#simd(0x42);
+  }
   /** `f32x4.gt`: all ones in each lane where the first operand's lane is greater. */
   f32x4Gt(): this {
     return this.#simd(0x44);
@@ -318,10 +322,6 @@ export class Code {
   /** `i32x4.splat` */
   i32x4Splat(): this {
     return this.#simd(0x11);
-  }
-  /** `v128.bitselect`: bits of the first operand where the third's are set, else of the second. */
-  v128Bitselect(): this {
-    return this.#simd(0x52);
   }
 }
 

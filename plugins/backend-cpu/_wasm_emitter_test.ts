@@ -168,7 +168,7 @@ Deno.test("encodeModule() deduplicates function types", () => {
 
 Deno.test("Code encodes the comparison, bitwise and shuffle instructions of the elementwise kernels", () => {
   assert.deepEqual(new Code().f32Eq().f32Gt().f32Sub().bytes, [0x5b, 0x5e, 0x93]);
-  assert.deepEqual(new Code().f32x4Eq().f32x4Gt().bytes, [0xfd, 0x41, 0xfd, 0x44]);
+  assert.deepEqual(new Code().f32x4Eq().f32x4Ne().f32x4Gt().bytes, [0xfd, 0x41, 0xfd, 0x42, 0xfd, 0x44]);
   assert.deepEqual(new Code().v128And().v128AndNot().v128Or().bytes, [0xfd, 0x4e, 0xfd, 0x4f, 0xfd, 0x50]);
   // Opcodes from 0x80 take two LEB128 bytes.
   assert.deepEqual(new Code().f32x4Sub().f32x4Pmax().bytes, [0xfd, 0xe5, 0x01, 0xfd, 0xeb, 0x01]);
@@ -178,12 +178,15 @@ Deno.test("Code encodes the comparison, bitwise and shuffle instructions of the 
   assert.throws(() => new Code().i8x16Shuffle([...lanes.slice(1), 32]), RangeError);
 });
 
-Deno.test("Code's f32x4.gt and f32x4.pmax compute what the specification says", () => {
-  // f(a, b, out): out[0..3] = gt(a, b) & a, out[4..7] = pmax(a, b) (addresses in bytes).
+Deno.test("Code's f32x4.gt, f32x4.ne and f32x4.pmax compute what the specification says", () => {
+  // f(a, b, out): out[0..3] = gt(a, b) & a, out[4..7] = pmax(a, b), out[8..11] = ne(a, b) & a
+  // (addresses in bytes).
   const body = new Code()
     .localGet(2).localGet(0).v128Load().localGet(1).v128Load().f32x4Gt().localGet(0).v128Load().v128And()
     .v128Store()
-    .localGet(2).localGet(0).v128Load().localGet(1).v128Load().f32x4Pmax().v128Store(16);
+    .localGet(2).localGet(0).v128Load().localGet(1).v128Load().f32x4Pmax().v128Store(16)
+    .localGet(2).localGet(0).v128Load().localGet(1).v128Load().f32x4Ne().localGet(0).v128Load().v128And()
+    .v128Store(32);
   const bytes = encodeModule({
     memory: { initial: 1, maximum: 1, shared: false },
     functions: [{ export: "f", params: [I32, I32, I32], results: [], locals: [], body }],
@@ -199,6 +202,12 @@ Deno.test("Code's f32x4.gt and f32x4.pmax compute what the specification says", 
   assert.deepEqual([...f32.subarray(8, 12)], [1, -2, 0, 0]);
   // pmax(-0, 0) keeps the first operand, where f32x4.max would give +0.
   assert.deepEqual([...f32.subarray(12, 16)], [1, -2, 5, -0]);
+  // −0 and +0 are equal; NaN differs from everything, itself included.
+  assert.deepEqual([...f32.subarray(16, 20)], [1, -2, 3, 0]);
+  f32.set([NaN, 1, NaN, 2], 0);
+  f32.set([NaN, 1, 0, 3], 4);
+  (exports.f as (a: number, b: number, out: number) => void)(0, 16, 32);
+  assert.deepEqual([...f32.subarray(16, 20)], [NaN, 0, NaN, 2]);
 });
 
 Deno.test("v128Load32SplatAt() adds a non-zero offset to the address before a load-splat at offset 0", () => {

@@ -69,7 +69,7 @@ export interface ConvolveOptions extends Im2colGeometry {
    */
   readonly bias?: Float32Array;
   /**
-   * Whether a ReLU follows (`x > 0 ? x : 0`, as the `relu` op): the row convolution applies it as
+   * Whether a ReLU follows (`max(x, 0)`, NaN staying NaN, as the `relu` op): the row convolution applies it as
    * it stores, the other path after the bias. Default false.
    */
   readonly relu?: boolean;

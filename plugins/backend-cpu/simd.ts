@@ -15,7 +15,7 @@ function holding(...arrays: Float32Array[]): SimdExports | undefined {
 }
 
 /**
- * `y[i] = x[i] > 0 ? x[i] : 0` for the first `y.length` values (NaN and −0 give +0).
+ * `y[i] = max(x[i], 0)` as `Math.max` for the first `y.length` values (NaN stays NaN, −0 gives +0).
  *
  * @param x Input.
  * @param y Output, at most as long as `x`; may be `x`.
@@ -136,7 +136,7 @@ export function addChannelBias(y: Float32Array, bias: Float32Array, block: BiasB
 }
 
 /**
- * `y[b, filter0 + f, i] = max(y[…], 0)` (as `reluSimd`: NaN and −0 give +0) for the images and
+ * `y[b, filter0 + f, i] = max(y[…], 0)` (as `reluSimd`: NaN stays NaN, −0 gives +0) for the images and
  * channels of `block`, in place: a convolution's ReLU where it could not apply it as it stored.
  *
  * @param y NCHW values `[·, yChannels, plane]`, changed in place.
@@ -156,7 +156,7 @@ export function reluChannels(y: Float32Array, block: BiasBlock): void {
     const start = (image * yChannels + filter0) * plane;
     const planes = y.subarray(start, start + filters * plane);
     if (reluSimd(planes, planes)) continue;
-    for (let i = 0; i < planes.length; i++) planes[i] = planes[i] > 0 ? planes[i] : 0;
+    for (let i = 0; i < planes.length; i++) planes[i] = Math.max(planes[i], 0);
   }
 }
 

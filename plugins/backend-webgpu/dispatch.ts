@@ -19,6 +19,15 @@ export const PRELUDE = `
 fn index(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WORKGROUP}u; }
 `;
 
+/**
+ * WGSL helper `relu(v)`: `max(v, 0)` as JavaScript's `Math.max` and the CPU kernels give it (NaN stays
+ * NaN, −0 gives +0). It tests the bits (−0, negative or −∞ become +0), since WGSL lets an implementation
+ * assume that no float is NaN, so that a comparison could not be trusted to keep one.
+ */
+export const RELU = `
+fn relu(v: f32) -> f32 { return select(v, 0.0, bitcast<u32>(v) - 0x80000000u <= 0x7f800000u); }
+`;
+
 /** WGSL declarations of `k` inputs, the output and the parameter words, per the convention. */
 export function bindings(k: number, withParams = true): string {
   let s = "";

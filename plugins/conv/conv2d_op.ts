@@ -244,7 +244,7 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2dAttrsInput = {}): Tens
 
 /**
  * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`,
- * then, with attribute `relu`, `y > 0 ? y : 0` (the `relu` op's values). A kernel can add the bias
+ * then, with attribute `relu`, `max(y, 0)` (the `relu` op's values: NaN stays NaN). A kernel can add the bias
  * and clamp while the outputs are still in registers (the CPU row convolution does) instead of in
  * more passes over them; the `conv2d` layer uses it where the backend has a kernel, with `relu` where
  * a ReLU layer follows it in inference (see `Layer.fuseWith`). With `relu`, the gradients pass `dy`
@@ -286,7 +286,7 @@ export const conv2dBiasOp: OpDef<Conv2dBiasAttrs> = defineOp<Conv2dBiasAttrs>({
         for (let i = (b * cOut + o) * plane; i < (b * cOut + o + 1) * plane; i++) y[i] += bias[o];
       }
     }
-    if (attrs.relu) { for (let i = 0; i < y.length; i++) y[i] = y[i] > 0 ? y[i] : 0; }
+    if (attrs.relu) { for (let i = 0; i < y.length; i++) y[i] = Math.max(y[i], 0); }
     return y;
   },
   grads: [

@@ -365,6 +365,42 @@ Deno.test("conv2dBias() with ReLU: gradients match central differences away from
   }
 });
 
+Deno.test("conv2dBias() with ReLU keeps NaN on every CPU path: a NaN weight poisons its filter's outputs", () => {
+  // Row convolution (LeNet-5's two layers), Winograd (3×3, many channels), im2col + GEMM (stride 2),
+  // each on the WebAssembly kernels and the TypeScript ones.
+  const shapes: [Shape, Shape, Partial<Conv2dAttrs>][] = [
+    [[4, 1, 28, 28], [6, 1, 5, 5], { padding: [2, 2] }],
+    [[4, 6, 14, 14], [16, 6, 5, 5], {}],
+    [[1, 64, 13, 13], [96, 64, 3, 3], { padding: [1, 1] }],
+    [[2, 3, 15, 15], [8, 3, 3, 3], { stride: [2, 2] }],
+  ];
+  for (const kernels of ["wasm", "ts"] as const) {
+    const before = setCpuKernels(kernels);
+    try {
+      for (const [xs, ws, a] of shapes) {
+        const w = arg(ws).values, perFilter = sizeOf(ws) / ws[0];
+        w[perFilter + 3] = NaN; // filter 1
+        const y = tidy(() =>
+          convOps.conv2dBias(
+            device.tensor(arg(xs).values, xs),
+            device.tensor(w, ws),
+            device.tensor(arg([ws[0]]).values, [ws[0]]),
+            { ...a, relu: true },
+          ).dataSync()
+        );
+        const [n, o] = [xs[0], ws[0]], plane = y.length / (n * o);
+        for (let i = 0; i < y.length; i++) {
+          const filter = Math.floor(i / plane) % o;
+          const ok = filter === 1 ? Number.isNaN(y[i]) : y[i] >= 0;
+          assert.ok(ok, `${kernels} ${xs}·${ws}: y[${i}] (filter ${filter}) is ${y[i]}`);
+        }
+      }
+    } finally {
+      setCpuKernels(before.kernels, { relaxedSimd: before.relaxedSimd });
+    }
+  }
+});
+
 Deno.test("conv2dBiasOp.outputShape() wants one bias per filter", () => {
   assert.deepEqual(conv2dBiasOp.outputShape([[1, 3, 8, 8], [4, 3, 3, 3], [4]], attrs()), [1, 4, 6, 6]);
   assert.throws(

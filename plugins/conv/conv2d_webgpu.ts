@@ -42,6 +42,7 @@ import {
   paramsBuffer,
   PRELUDE,
   record,
+  RELU,
   runKernel,
 } from "@cnnlab/backend-webgpu/dispatch";
 import { type Conv2dAttrs, type Conv2dBiasAttrs, type ConvGeometry, convGeometry } from "./_geometry.ts";
@@ -101,10 +102,10 @@ ${
 
 /**
  * `conv2d`, `r` output channels × `COLS` output positions per invocation: in0 = x, in1 = w; with
- * `bias`, in2 = one bias per filter, added as each output is stored, then `max(·, 0)` with `relu`.
+ * `bias`, in2 = one bias per filter, added as each output is stored, then `relu(·)` (`RELU`) with `relu`.
  */
 function forwardCode(r: number, bias = false, relu = false): string {
-  return `${bindings(bias ? 3 : 2)}
+  return `${bindings(bias ? 3 : 2)}${relu ? RELU : ""}
 ${MAIN} {
   ${UNPACK}
 ${COLUMNS}
@@ -148,8 +149,7 @@ ${
 ${
         each(r, (m) => {
           const sum = bias ? `a${m}_${u} + in2[g * og + m0 + ${m}u]` : `a${m}_${u}`;
-          // select(0, v, v > 0): NaN and −0 give +0, as the relu op's kernels.
-          const value = relu ? `select(0.0, ${sum}, ${sum} > 0.0)` : sum;
+          const value = relu ? `relu(${sum})` : sum;
           return `    if (m0 + ${m}u < M) { out[o + ${m}u * plane] = ${value}; }`;
         })
       }

@@ -178,3 +178,24 @@ Deno.test({
     );
   }
 });
+
+Deno.test({
+  name: "conv2dBias with ReLU on WebGPU keeps NaN: a NaN weight poisons its filter's outputs",
+  ...gpuTest,
+}, async () => {
+  const device = await gpu();
+  const [xs, ws]: Shape[] = [[2, 3, 9, 9], [5, 3, 3, 3]];
+  const w = arg(ws).values;
+  w[27 + 4] = NaN; // filter 1
+  const y = await convOps.conv2dBias(
+    device.tensor(arg(xs).values, xs),
+    device.tensor(w, ws),
+    device.tensor(arg([5]).values, [5]),
+    { padding: 1, relu: true },
+  ).data();
+  const plane = 81;
+  for (let i = 0; i < y.length; i++) {
+    const filter = Math.floor(i / plane) % 5;
+    assert.ok(filter === 1 ? Number.isNaN(y[i]) : y[i] >= 0, `y[${i}] (filter ${filter}) is ${y[i]}`);
+  }
+});

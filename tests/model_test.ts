@@ -12,6 +12,7 @@ import {
   type Shape,
   type Tensor,
   tidy,
+  TrainingError,
 } from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import assert from "node:assert/strict";
@@ -115,6 +116,32 @@ Deno.test("fit() lowers the loss of LeNet-5 on a few real digits and does not gr
   assert.equal(counts.length, 3);
   assert.equal(counts[2], counts[0], `live tensors after each epoch: ${counts}`);
   assert.ok(history[2].trainLoss < history[0].trainLoss * 0.8, `losses ${history.map((h) => h.trainLoss)}`);
+});
+
+Deno.test("fit() stops with a one-line error naming the step when a NaN weight hides behind a ReLU", async () => {
+  // One NaN in conv1's first filter: its feature map is NaN, and the ReLU after it passes NaN on (a ReLU
+  // that turned NaN into 0 would let training go on with a dead filter and a finite loss).
+  const ds = await registry.dataset("mnist")({ split: "train", limit: 64 });
+  const model = new Model(lenet5(), { registry, device, rng: new Rng(1) });
+  const w = model.parameters().get("conv1.weight")!;
+  const values = await w.data();
+  values[3] = NaN;
+  w.assign(device.tensor(values, w.shape));
+  await assert.rejects(
+    () =>
+      fit({
+        model,
+        loss: registry.loss("softmaxCrossEntropy")({}),
+        optimizer: registry.optimizer("adam")({ lr: 0.002 }),
+        train: ds,
+        epochs: 1,
+        batchSize: 32,
+        rng: new Rng(1),
+      }),
+    (e: Error) =>
+      e instanceof TrainingError && !e.message.includes("\n") &&
+      /the loss is NaN at epoch 1, step 1; lower --lr or check the data for NaN/.test(e.message),
+  );
 });
 
 /** Layers `scale2` (x·2) and `shift1` (x + 1); `scale2` fuses with a following `shift1` and counts it. */

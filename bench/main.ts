@@ -4,10 +4,11 @@
  *
  * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per
  * 1 × 3 × 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³
- * float32 matrix product: every framework multiplies two tensors already on its backend and reads the
- * product back). Rows: cnnlab on its CPU backend (and WebGPU for LeNet-5 where an adapter
- * exists), then, in the same process, TensorFlow.js on its CPU and WebAssembly SIMD backends and
- * onnxruntime-node (native, inference only) where it loads. Each figure is the median of at least 5
+ * float32 matrix product: cnnlab and TensorFlow.js multiply two tensors already on their backend and
+ * leave the product there, onnxruntime returns it; see `bench/cnnlab.ts`). Rows: cnnlab on its CPU
+ * backend (and WebGPU for LeNet-5 where an adapter exists), then, in the same process, TensorFlow.js
+ * on its CPU and WebAssembly SIMD backends and onnxruntime-node (native, inference only) where it
+ * loads. Each figure is the median of at least 5
  * timed runs after warm-up. With peers, cnnlab's CPU and TensorFlow.js WebAssembly's LeNet-5
  * inference are timed run by run in turn (`bench/paired.ts`), since their ratio is a target and
  * this VM's speed drifts between figures taken apart. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on

@@ -153,8 +153,8 @@ function elementwiseFunction(name: string, inputs: number, op: Elementwise): Fun
 
 /**
  * `relu(x, y, n)`: x masked by x > 0 or x ≠ x (NaN passes, −0 gives +0: `Math.max(x, 0)` bit for bit,
- * in four instructions where `f32x4.max` takes V8 about eight); or `reluGrad(dy, x, dx, n)` when
- * `grad`: dy masked by x > 0 (0 where x is NaN or ±0).
+ * which `f32x4.pmax` is not for −0 and NaN); or `reluGrad(dy, x, dx, n)` when `grad`: dy masked by
+ * x > 0 (0 where x is NaN or ±0).
  */
 function reluFunction(grad: boolean): FunctionSpec {
   const inputs = grad ? 2 : 1;

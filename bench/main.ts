@@ -2,19 +2,19 @@
  * `deno task bench [--json] [--only TASK,…] [--runs N] [--batch N] [--no-peers] [--no-webgpu]
  * [--threads N] [--cpu-kernels wasm|ts]`
  *
- * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per
- * 1 × 3 × 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³
- * float32 matrix product: cnnlab and TensorFlow.js multiply two tensors already on their backend and
- * leave the product there, onnxruntime returns it; see `bench/cnnlab.ts`). Rows: cnnlab on its CPU
- * backend (and WebGPU for LeNet-5 where an adapter exists), then, in the same process, TensorFlow.js
- * on its CPU and WebAssembly SIMD backends and onnxruntime-node (native, inference only) where it
- * loads. Each figure is the median of at least 5
- * timed runs after warm-up. With peers, cnnlab's CPU and TensorFlow.js WebAssembly's LeNet-5
- * inference are timed run by run in turn (`bench/paired.ts`), since their ratio is a target and
- * this VM's speed drifts between figures taken apart. `--json` prints `{ results, peakRssBytes, cnnlabPeakRssBytes, … }` on
- * stdout and nothing else; the text form prints the rows and cnnlab's speed over each peer's.
- * cnnlab's AlexNet and GEMM rows also carry `threadShares`, the share of the kernels' tasks each
- * thread ran while they were timed: a worker far below 1/threads says its core was busy or slow.
+ * Tasks: `lenet5-train` and `lenet5-infer` (images/s at batch 64), `alexnet-forward` (ms per 1 × 3 ×
+ * 227 × 227 image, single-tower AlexNet, inference) and `gemm-1024` (GFLOP/s of a 1024³ float32 matrix
+ * product: cnnlab and TensorFlow.js multiply two tensors already on their backend and leave the
+ * product there, onnxruntime returns it; see `bench/cnnlab.ts`). Rows: cnnlab on its CPU backend (and
+ * WebGPU for LeNet-5 where an adapter exists), then, in the same process, TensorFlow.js on its CPU and
+ * WebAssembly SIMD backends and onnxruntime-node (native, inference only) where it loads. Each figure
+ * is the median of at least 5 timed runs after warm-up. With peers, cnnlab's CPU and TensorFlow.js
+ * WebAssembly's LeNet-5 inference are timed run by run in turn (`bench/paired.ts`), since their ratio
+ * is a target and this VM's speed drifts between figures taken apart. `--json` prints `{ results,
+ * peakRssBytes, cnnlabPeakRssBytes, … }` on stdout and nothing else; the text form prints the rows and
+ * cnnlab's speed over each peer's. cnnlab's AlexNet and GEMM rows also carry `threadShares`, the share
+ * of the kernels' tasks each thread ran while they were timed: a worker far below 1/threads says its
+ * core was busy or slow.
  *
  * TensorFlow.js and onnxruntime are imported only when peers run, so `--no-peers` needs neither
  * (bench/gpu-machine.sh runs it on a machine that carries only cnnlab). Speed targets live here,

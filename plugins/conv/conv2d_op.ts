@@ -243,9 +243,9 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2dAttrsInput = {}): Tens
 }
 
 /**
- * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`,
- * then, with attribute `relu`, `max(y, 0)` (the `relu` op's values: NaN stays NaN). A kernel can add the bias
- * and clamp while the outputs are still in registers (the CPU row convolution does) instead of in
+ * `conv2d` plus a per-filter bias, one op: `y[b, o, i, j] = conv2d(x, w)[b, o, i, j] + bias[o]`, then,
+ * with attribute `relu`, `max(y, 0)` (the `relu` op's values: NaN stays NaN). A kernel can add the
+ * bias and clamp while the outputs are still in registers (the CPU row convolution does) instead of in
  * more passes over them; the `conv2d` layer uses it where the backend has a kernel, with `relu` where
  * a ReLU layer follows it in inference (see `Layer.fuseWith`). With `relu`, the gradients pass `dy`
  * where the output is positive, as the ReLU's would.

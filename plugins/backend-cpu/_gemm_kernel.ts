@@ -88,6 +88,17 @@ export const KERNEL_SHAPES: Readonly<Record<"relaxed" | "plain", Omit<GemmKernel
 /** Pages (64 KiB) a kernel's memory may grow to: 4 GiB, the 32-bit address space. */
 export const MAX_PAGES = 65536;
 
+/**
+ * Most rows of an A panel that the tile broadcasts through one pointer. V8 without a trap handler
+ * (Deno's) checks every load against a limit that depends on its constant offset. The tile advances
+ * its pointers every depth step, so each offset recurs and V8 keeps its limit (and base) in a
+ * register: a broadcast costs a compare-and-branch and the load, where an address computed per
+ * load (the tile before) cost one more instruction. Six offsets from one pointer spilled registers;
+ * 6 rows as 3 + 3 did not, and ran 1024³ 7–11% faster on two threads when another tenant slowed
+ * the machine (median GFLOP/s of the old tile 47–54) and the same in calm phases (65–85).
+ */
+const A_OFFSETS_PER_POINTER = 4;
+
 /** `tile` for the first `rows` rows of an A panel of width `mr` (the last panel may be partial). */
 function tileFunction(shape: GemmKernelShape, rows: number): FunctionSpec {
   const { mr, nr, unroll, relaxed } = shape;
@@ -96,19 +107,34 @@ function tileFunction(shape: GemmKernelShape, rows: number): FunctionSpec {
   const sum = (r: number, v: number) => 9 + r * nv + v;
   const bv = (v: number) => 9 + rows * nv + v;
   const a = 9 + rows * nv + nv;
-  const locals: ValType[] = [I32, I32, ...new Array<ValType>(rows * nv + nv + 1).fill(V128)];
+  // Row r of A is read through pointer ⌊r / per⌋ (ap, then ap + 4·per, …) at offset 4·(r mod per),
+  // the panel's rows shared evenly between the fewest pointers (6 rows: 3 + 3).
+  const per = Math.ceil(mr / Math.ceil(mr / A_OFFSETS_PER_POINTER));
+  const groups = Math.ceil(rows / per);
+  const aPointer = (g: number) => (g === 0 ? ap : a + g);
+  const locals: ValType[] = [
+    I32,
+    I32,
+    ...new Array<ValType>(rows * nv + nv + 1).fill(V128),
+    ...new Array<ValType>(groups - 1).fill(I32),
+  ];
   const code = new Code();
-  /** `steps` depth steps, then advance the A pointer. */
+  for (let g = 1; g < groups; g++) {
+    code.localGet(ap).i32Const(g * per * 4).i32Add().localSet(aPointer(g));
+  }
+  /** `n` depth steps; every step advances the B and A pointers. */
   const steps = (n: number) => {
     for (let u = 0; u < n; u++) {
       for (let v = 0; v < nv; v++) code.localGet(bp).v128Load(16 * v).localSet(bv(v));
       code.localGet(bp).localGet(ldb).i32Add().localSet(bp);
       for (let r = 0; r < rows; r++) {
-        code.localGet(ap).v128Load32SplatAt((u * mr + r) * 4).localSet(a);
+        code.localGet(aPointer(Math.floor(r / per))).v128Load32Splat((r % per) * 4).localSet(a);
         for (let v = 0; v < nv; v++) madd(code, relaxed, a, bv(v), sum(r, v));
       }
+      for (let g = 0; g < groups; g++) {
+        code.localGet(aPointer(g)).i32Const(mr * 4).i32Add().localSet(aPointer(g));
+      }
     }
-    code.localGet(ap).i32Const(n * mr * 4).i32Add().localSet(ap);
   };
   // ⌊kc / unroll⌋ unrolled iterations, then kc mod unroll single steps.
   code.localGet(kc).i32Const(Math.log2(unroll)).i32ShrU().localSet(count);

@@ -221,18 +221,6 @@ export class Code {
   v128Load32Splat(offset = 0): this {
     return this.#simdMem(0x09, 2, offset);
   }
-  /**
-   * Broadcasts the float at the address on the stack plus `offset` bytes: `i32.const offset`,
-   * `i32.add`, then `v128.load32_splat` at offset 0. V8 without a trap handler (Deno's) checks every
-   * access explicitly and gives a load-splat with an offset one more integer instruction than the
-   * add; in the GEMM tile, where integer instructions limit the rate, 6 fewer per 12 multiply-adds
-   * took 1024³ from 29.8 to 35.5 GFLOP/s on one thread (medians of 8 alternating runs). The address
-   * must not pass 2³² − 1 (it wraps instead of trapping).
-   */
-  v128Load32SplatAt(offset: number): this {
-    if (offset !== 0) this.i32Const(offset).i32Add();
-    return this.v128Load32Splat(0);
-  }
   /** `v128.store offset` */
   v128Store(offset = 0): this {
     return this.#simdMem(0x0b, 4, offset);

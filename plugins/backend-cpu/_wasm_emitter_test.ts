@@ -210,13 +210,10 @@ Deno.test("Code's f32x4.gt, f32x4.ne and f32x4.pmax compute what the specificati
   assert.deepEqual([...f32.subarray(16, 20)], [NaN, 0, NaN, 2]);
 });
 
-Deno.test("v128Load32SplatAt() adds a non-zero offset to the address before a load-splat at offset 0", () => {
-  const splat0 = [0xfd, 0x09, 0x02, 0x00]; // v128.load32_splat align=4 offset=0
-  assert.deepEqual(new Code().v128Load32SplatAt(0).bytes, splat0);
-  assert.deepEqual(new Code().v128Load32SplatAt(20).bytes, [0x41, 0x14, 0x6a, ...splat0]);
-  // It broadcasts the float `offset` bytes past the address.
+Deno.test("v128Load32Splat(offset) broadcasts the float `offset` bytes past the address", () => {
+  assert.deepEqual(new Code().v128Load32Splat(20).bytes, [0xfd, 0x09, 0x02, 0x14]); // align=4 offset=20
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
-  const body = new Code().localGet(0).localGet(1).v128Load32SplatAt(8).v128Store();
+  const body = new Code().localGet(0).localGet(1).v128Load32Splat(8).v128Store();
   const bytes = encodeModule({
     memory: { initial: 1, maximum: 1, shared: false },
     functions: [{ export: "f", params: [I32, I32], results: [], locals: [], body }],

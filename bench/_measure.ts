@@ -37,6 +37,11 @@ export interface Row {
    * measured, the calling thread first (a worker near 0 did not help: its core was busy or slow).
    */
   threadShares?: number[];
+  /**
+   * cnnlab's GEMM row: the ideal loop on every core (`bench/simd_peak.ts`), run after each timed
+   * product, in GFLOP/s (median); what the cores could do at the same moments.
+   */
+  idealGflops?: number;
 }
 
 /** What `medianSeconds` repeats. */

@@ -1,9 +1,11 @@
 /**
- * Worker of `simd_peak.ts`: builds the ideal loop, runs it until V8 has optimised it, then waits for
- * the start word and reports the milliseconds of its timed calls. Private to the bench.
+ * Worker of `simd_peak.ts`: builds the ideal loop, runs it until V8 has optimised it, says it is ready,
+ * then, each time the bench bumps the generation word, runs its timed calls and reports their
+ * milliseconds. Private to the bench.
  * @module
  */
 import { Code, encodeModule, F32, I32, madd, repeat, V128 } from "../plugins/backend-cpu/_wasm_emitter.ts";
+import { DONE, GENERATION, type PeakJob, slots } from "./_simd_peak_protocol.ts";
 
 /** `peak(n)`: n iterations of 12 independent 4-lane multiply-adds (relaxed, else mul + add). */
 function peakFunction(relaxed: boolean): (n: number) => number {
@@ -32,27 +34,18 @@ function peakFunction(relaxed: boolean): (n: number) => number {
   return instance.exports.peak as (n: number) => number;
 }
 
-/** What the bench posts: the start word, timed calls, and whether relaxed SIMD validates. */
-interface PeakJob {
-  readonly start: SharedArrayBuffer;
-  readonly calls: number;
-  readonly relaxed: boolean;
-}
-
-// A module worker: `globalThis` is its scope, whose `postMessage` answers the bench.
-const scope = globalThis as unknown as { postMessage(ms: number): void };
 globalThis.addEventListener("message", (event) => {
-  const e = event as MessageEvent<PeakJob>;
-  const peak = peakFunction(e.data.relaxed);
+  const job = (event as MessageEvent<PeakJob>).data;
+  const { control, milliseconds } = slots(job.shared);
+  const peak = peakFunction(job.relaxed);
   // Wasm has no on-stack replacement: many short calls let the tier-up happen before timing.
   for (let i = 0; i < 300; i++) peak(10_000);
-  const start = new Int32Array(e.data.start);
-  Atomics.add(start, 0, 1);
-  Atomics.wait(start, 1, 0);
-  const t0 = performance.now();
-  for (let i = 0; i < e.data.calls; i++) peak(CALL_ITERATIONS);
-  scope.postMessage(performance.now() - t0);
+  for (let generation = 0;; generation++) {
+    Atomics.add(control, DONE, 1);
+    Atomics.notify(control, DONE);
+    Atomics.wait(control, GENERATION, generation);
+    const t0 = performance.now();
+    for (let i = 0; i < job.calls; i++) peak(job.iterations);
+    milliseconds[job.index] = performance.now() - t0;
+  }
 });
-
-/** Iterations per timed call. */
-const CALL_ITERATIONS = 100_000;

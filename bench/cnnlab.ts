@@ -8,7 +8,9 @@ import { lenet5 } from "@cnnlab/lenet5";
 import { alexnet } from "@cnnlab/alexnet";
 import { measureThroughput } from "@cnnlab/cli/bench";
 import { cpuTasksRun } from "@cnnlab/backend-cpu/gemm";
-import { medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
+import { interleavedMedianSeconds, medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
+import { median } from "@cnnlab/cli/bench";
+import { IdealLoop } from "./simd_peak.ts";
 
 /** What `cnnlabRows` measures. */
 export interface CnnlabBenchOptions {
@@ -59,8 +61,8 @@ export async function cnnlabRows(options: CnnlabBenchOptions): Promise<Row[]> {
     rows.push({ ...base, task: "alexnet-forward", batch: 1, msPerImage, runs, ...threadShares });
   }
   if (tasks.includes("gemm-1024") && backend.startsWith("cpu")) {
-    const [gflops, threadShares] = await withShares(() => matmulGflops(options, 1024));
-    rows.push({ ...base, task: "gemm-1024", batch: 1, gflops, runs, ...threadShares });
+    const [{ gflops, idealGflops }, threadShares] = await withShares(() => matmulGflops(options, 1024));
+    rows.push({ ...base, task: "gemm-1024", batch: 1, gflops, runs, ...threadShares, idealGflops });
   }
   return rows;
 }
@@ -151,21 +153,32 @@ async function alexnetMs(options: CnnlabBenchOptions): Promise<number> {
  * GEMM. On the CPU backend the operands are views of the kernels' memory, so `gemm` reads them and
  * writes the product in place.
  *
+ * Each timed product is followed by a run of the ideal loop on every core (`IdealLoop`, about 10 ms),
+ * whose median says what the cores could do at the same moments: this VM at times runs both of its
+ * threads on one core's arithmetic units, and the ideal loop then falls to its 1-thread figure.
+ *
  * @param options Registry, backend and runs.
  * @param n The size.
- * @returns 10⁹ floating-point operations per second.
+ * @returns 10⁹ floating-point operations per second, of the product and of the ideal loop timed in turn.
  */
-async function matmulGflops(options: CnnlabBenchOptions, n: number): Promise<number> {
+async function matmulGflops(
+  options: CnnlabBenchOptions,
+  n: number,
+): Promise<{ gflops: number; idealGflops: number }> {
   const device = await options.registry.device(options.backend);
   const rng = new Rng(2);
   const a = device.tensor(Float32Array.from({ length: n * n }, () => rng.next() - 0.5), [n, n]);
   const b = device.tensor(Float32Array.from({ length: n * n }, () => rng.next() - 0.5), [n, n]);
+  const ideal = await IdealLoop.start(navigator.hardwareConcurrency);
+  const idealRuns: number[] = [];
   try {
-    const seconds = await medianSeconds(() => {
-      noGrad(() => ops.matmul(a, b)).dispose();
-    }, { runs: options.runs, warmup: 2 });
-    return (2 * n ** 3) / seconds / 1e9;
+    const [seconds] = await interleavedMedianSeconds([
+      () => noGrad(() => ops.matmul(a, b)).dispose(),
+      () => idealRuns.push(ideal.run()),
+    ], { runs: options.runs, warmup: 2 });
+    return { gflops: (2 * n ** 3) / seconds / 1e9, idealGflops: median(idealRuns.slice(-options.runs)) };
   } finally {
+    ideal.close();
     a.dispose();
     b.dispose();
   }

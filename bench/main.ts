@@ -14,7 +14,9 @@
  * peakRssBytes, cnnlabPeakRssBytes, … }` on stdout and nothing else; the text form prints the rows and
  * cnnlab's speed over each peer's. cnnlab's AlexNet and GEMM rows also carry `threadShares`, the share
  * of the kernels' tasks each thread ran while they were timed: a worker far below 1/threads says its
- * core was busy or slow.
+ * core was busy or slow. The GEMM row's `idealGflops` is the ideal WebAssembly SIMD loop on every core,
+ * timed after each of the GEMM's runs (`bench/simd_peak.ts`): near the 1-thread figure, the VM had one
+ * core's arithmetic to give at those moments, whatever the kernel.
  *
  * TensorFlow.js and onnxruntime are imported only when peers run, so `--no-peers` needs neither
  * (bench/gpu-machine.sh runs it on a machine that carries only cnnlab). Speed targets live here,
@@ -160,7 +162,14 @@ function formatRow(r: Row): string {
   const shares = r.threadShares
     ? `   tasks by thread: ${r.threadShares.map((s) => `${Math.round(100 * s)}%`).join(" / ")}`
     : "";
-  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${figure(r)}${shares}`;
+  const ideal = r.idealGflops && r.gflops
+    ? `   ideal loop in turn: ${r.idealGflops.toFixed(1)} GFLOP/s (${
+      Math.round((100 * r.gflops) / r.idealGflops)
+    }%)`
+    : "";
+  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${
+    figure(r)
+  }${shares}${ideal}`;
 }
 
 /** Speed of cnnlab's CPU row over each peer's, per task (time ratios inverted for ms/image). */

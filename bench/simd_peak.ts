@@ -1,36 +1,88 @@
 /**
  * This machine's floating-point peak as WebAssembly reaches it: an ideal loop (12 independent 4-lane
  * multiply-adds, no memory traffic, no bounds checks) on 1 thread and on every core at once, in
- * GFLOP/s. The bench prints cnnlab's GEMM as a share of it: a GEMM that drops while this holds waits on
- * something other than arithmetic (memory, or the integer instructions of V8's bounds checks when
- * another tenant shares the core), and an every-core figure near the 1-thread one says the second core
- * was not there to be had (seen here: 51.0 against 50.5).
+ * GFLOP/s. The bench prints cnnlab's GEMM as a share of it, and times it in turn with the GEMM's runs
+ * (`IdealLoop`): a GEMM that drops while this holds waits on something other than arithmetic (memory, or
+ * the integer instructions of V8's bounds checks when another tenant shares the core), and an
+ * every-core figure near the 1-thread one says the second core was not there to be had (seen here: 51.0
+ * against 50.5).
  * @module
  */
 import { supportsKernel } from "../plugins/backend-cpu/_gemm_kernel.ts";
+import { DONE, GENERATION, type PeakJob, sharedBytes, slots } from "./_simd_peak_protocol.ts";
 
-/** Timed calls of 100,000 iterations per thread: 4.8·10⁹ flops, about 0.1 s at 48 GFLOP/s. */
+/** Calls per timed run, of `ITERATIONS` each: 4.8·10⁸ flops per thread, about 10 ms at 48 GFLOP/s. */
 const CALLS = 50;
+const ITERATIONS = 100_000;
+/** Floating-point operations of one iteration: 12 multiply-adds of 4 lanes. */
+const FLOPS_PER_ITERATION = 12 * 8;
 
-/** GFLOP/s of the ideal loop on `threads` workers started together: all their flops over the slowest. */
-async function peakOn(threads: number, relaxed: boolean): Promise<number> {
-  const start = new SharedArrayBuffer(8), word = new Int32Array(start);
-  const workers = Array.from(
-    { length: threads },
-    () => new Worker(new URL("./_simd_peak_worker.ts", import.meta.url), { type: "module" }),
-  );
-  try {
-    const times = workers.map((w) =>
-      new Promise<number>((resolve) => (w.onmessage = (e) => resolve(e.data)))
-    );
-    for (const w of workers) w.postMessage({ start, calls: CALLS, relaxed });
-    while (Atomics.load(word, 0) < threads) await new Promise((resolve) => setTimeout(resolve, 1));
-    Atomics.store(word, 1, 1);
-    Atomics.notify(word, 1);
-    const ms = Math.max(...await Promise.all(times));
-    return (threads * CALLS * 100_000 * 12 * 8) / (ms / 1000) / 1e9;
-  } finally {
-    for (const w of workers) w.terminate();
+/**
+ * The ideal loop on `threads` workers that stay up between runs, so that its runs can be timed in turn
+ * with another measurement's.
+ *
+ * @example Two runs on two threads: finite figures (a worker that did not report leaves 0 ms: Infinity)
+ * ```ts
+ * import { IdealLoop } from "./simd_peak.ts";
+ * import assert from "node:assert/strict";
+ * const loop = await IdealLoop.start(2, 2);
+ * try {
+ *   for (const gflops of [loop.run(), loop.run()]) assert.ok(Number.isFinite(gflops) && gflops > 0);
+ * } finally {
+ *   loop.close();
+ * }
+ * ```
+ */
+export class IdealLoop {
+  #generation = 0;
+
+  private constructor(
+    private readonly workers: readonly Worker[],
+    private readonly shared: SharedArrayBuffer,
+    private readonly calls: number,
+  ) {}
+
+  /**
+   * Starts the workers and waits until each has optimised its loop.
+   *
+   * @param threads Workers, each running the loop on its own.
+   * @param calls Calls of 100,000 iterations per timed run.
+   */
+  static async start(threads: number, calls: number = CALLS): Promise<IdealLoop> {
+    const shared = new SharedArrayBuffer(sharedBytes(threads));
+    const relaxed = supportsKernel(true);
+    const workers = Array.from({ length: threads }, (_, index) => {
+      const w = new Worker(new URL("./_simd_peak_worker.ts", import.meta.url), { type: "module" });
+      const job: PeakJob = { shared, index, relaxed, calls, iterations: ITERATIONS };
+      w.postMessage(job);
+      return w;
+    });
+    const { control } = slots(shared);
+    while (Atomics.load(control, DONE) < threads) await new Promise((resolve) => setTimeout(resolve, 1));
+    return new IdealLoop(workers, shared, calls);
+  }
+
+  /**
+   * One timed run on every worker at once, blocking the calling thread until all are done.
+   *
+   * @returns GFLOP/s: all workers' operations over the slowest worker's time.
+   */
+  run(): number {
+    const { control, milliseconds } = slots(this.shared);
+    const threads = this.workers.length;
+    const done = threads * (this.#generation + 2);
+    Atomics.store(control, GENERATION, ++this.#generation);
+    Atomics.notify(control, GENERATION);
+    for (let d = Atomics.load(control, DONE); d < done; d = Atomics.load(control, DONE)) {
+      Atomics.wait(control, DONE, d);
+    }
+    const ms = Math.max(...milliseconds);
+    return (threads * this.calls * ITERATIONS * FLOPS_PER_ITERATION) / (ms / 1000) / 1e9;
+  }
+
+  /** Ends the workers. */
+  close(): void {
+    for (const w of this.workers) w.terminate();
   }
 }
 
@@ -41,15 +93,14 @@ async function peakOn(threads: number, relaxed: boolean): Promise<number> {
  * @returns `{ "1": …, [cores]: … }`.
  */
 export async function simdPeakGflops(cores: number): Promise<Record<string, number>> {
-  const relaxed = supportsKernel(true);
   const out: Record<string, number> = {};
   for (const threads of [...new Set([1, cores])]) {
-    const runs = [
-      await peakOn(threads, relaxed),
-      await peakOn(threads, relaxed),
-      await peakOn(threads, relaxed),
-    ];
-    out[threads] = runs.sort((a, b) => a - b)[1];
+    const loop = await IdealLoop.start(threads);
+    try {
+      out[threads] = [loop.run(), loop.run(), loop.run()].sort((a, b) => a - b)[1];
+    } finally {
+      loop.close();
+    }
   }
   return out;
 }

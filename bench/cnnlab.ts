@@ -6,10 +6,9 @@
 import { Model, noGrad, ops, type Registry, Rng, tidy } from "@cnnlab/core";
 import { lenet5 } from "@cnnlab/lenet5";
 import { alexnet } from "@cnnlab/alexnet";
-import { measureThroughput } from "@cnnlab/cli/bench";
+import { measureThroughput, median } from "@cnnlab/cli/bench";
 import { cpuTasksRun } from "@cnnlab/backend-cpu/gemm";
 import { interleavedMedianSeconds, medianSeconds, type Row, sampleRss, type Task } from "./_measure.ts";
-import { median } from "@cnnlab/cli/bench";
 import { IdealLoop } from "./simd_peak.ts";
 
 /** What `cnnlabRows` measures. */

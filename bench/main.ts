@@ -167,9 +167,8 @@ function formatRow(r: Row): string {
       Math.round((100 * r.gflops) / r.idealGflops)
     }%)`
     : "";
-  return `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)} ${
-    figure(r)
-  }${shares}${ideal}`;
+  const name = `${r.framework.padEnd(12)} ${r.backend.padEnd(10)} ${r.task.padEnd(16)}`;
+  return `${name} ${figure(r)}${shares}${ideal}`;
 }
 
 /** Speed of cnnlab's CPU row over each peer's, per task (time ratios inverted for ms/image). */

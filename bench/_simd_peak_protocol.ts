@@ -1,13 +1,16 @@
 /**
- * The words `simd_peak.ts` and its workers share: a generation the bench bumps to start a timed run, a
- * count of workers done (or ready), and each worker's milliseconds. Private to the bench.
+ * The words `simd_peak.ts` and its workers share: a generation the bench bumps to start a timed run (or
+ * sets to `STOP` to end the workers), a count of workers done (or ready, or leaving), and each worker's
+ * milliseconds. Private to the bench.
  * @module
  */
 
 /** Index in `control`: bumped by the bench to start one timed run on every worker. */
 export const GENERATION = 0;
-/** Index in `control`: how many times workers have reported ready or done. */
+/** Index in `control`: how many times workers have reported ready, done or leaving. */
 export const DONE = 1;
+/** The generation that tells every worker to leave its loop and close. */
+export const STOP = -1;
 
 /** What the bench posts to each worker once. */
 export interface PeakJob {

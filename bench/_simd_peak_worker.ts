@@ -1,11 +1,11 @@
 /**
  * Worker of `simd_peak.ts`: builds the ideal loop, runs it until V8 has optimised it, says it is ready,
  * then, each time the bench bumps the generation word, runs its timed calls and reports their
- * milliseconds. Private to the bench.
+ * milliseconds; at `STOP` it says so and closes. Private to the bench.
  * @module
  */
 import { Code, encodeModule, F32, I32, madd, repeat, V128 } from "../plugins/backend-cpu/_wasm_emitter.ts";
-import { DONE, GENERATION, type PeakJob, slots } from "./_simd_peak_protocol.ts";
+import { DONE, GENERATION, type PeakJob, slots, STOP } from "./_simd_peak_protocol.ts";
 
 /** `peak(n)`: n iterations of 12 independent 4-lane multiply-adds (relaxed, else mul + add). */
 function peakFunction(relaxed: boolean): (n: number) => number {
@@ -44,8 +44,12 @@ globalThis.addEventListener("message", (event) => {
     Atomics.add(control, DONE, 1);
     Atomics.notify(control, DONE);
     Atomics.wait(control, GENERATION, generation);
+    if (Atomics.load(control, GENERATION) === STOP) break;
     const t0 = performance.now();
     for (let i = 0; i < job.calls; i++) peak(job.iterations);
     milliseconds[job.index] = performance.now() - t0;
   }
+  Atomics.add(control, DONE, 1);
+  Atomics.notify(control, DONE);
+  globalThis.close();
 });

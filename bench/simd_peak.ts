@@ -9,7 +9,7 @@
  * @module
  */
 import { supportsKernel } from "../plugins/backend-cpu/_gemm_kernel.ts";
-import { DONE, GENERATION, type PeakJob, sharedBytes, slots } from "./_simd_peak_protocol.ts";
+import { DONE, GENERATION, type PeakJob, sharedBytes, slots, STOP } from "./_simd_peak_protocol.ts";
 
 /** Calls per timed run, of `ITERATIONS` each: 4.8·10⁸ flops per thread, about 10 ms at 48 GFLOP/s. */
 const CALLS = 50;
@@ -80,8 +80,24 @@ export class IdealLoop {
     return (threads * this.calls * ITERATIONS * FLOPS_PER_ITERATION) / (ms / 1000) / 1e9;
   }
 
-  /** Ends the workers. */
+  /**
+   * Ends the workers: tells them to leave their loop and waits (up to 2 s) until each has, then
+   * terminates them. Deno's `terminate()` alone does not end a worker parked in `Atomics.wait`: its
+   * thread would stay until the process exits, and keep a `deno run` from exiting at all.
+   */
   close(): void {
+    const { control } = slots(this.shared);
+    const left = this.workers.length * (this.#generation + 2);
+    Atomics.store(control, GENERATION, STOP);
+    Atomics.notify(control, GENERATION);
+    const deadline = performance.now() + 2000;
+    for (
+      let d = Atomics.load(control, DONE);
+      d < left && performance.now() < deadline;
+      d = Atomics.load(control, DONE)
+    ) {
+      Atomics.wait(control, DONE, d, 50);
+    }
     for (const w of this.workers) w.terminate();
   }
 }

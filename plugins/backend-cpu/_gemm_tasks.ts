@@ -56,7 +56,9 @@
  * worker reads its mailbox `SPIN_READS` times before it sleeps in `Atomics.wait`. When
  * the caller runs out of tasks it takes back posts that no worker accepted yet (`POSTED` → `IDLE`)
  * and waits only for `RUNNING` ones, so a worker that is slow to wake never delays a call. `QUIT`
- * ends a worker.
+ * ends a worker: it sets its `READY` word to `LEFT` and returns, so that its thread can end (a
+ * worker parked in `Atomics.wait` is not ended by `terminate()` in Deno, and one still parked when
+ * the process exits is torn down under its feet).
  * @module
  */
 
@@ -166,8 +168,10 @@ export const PANELS = 0,
 export const MAX_WORKERS = 64;
 /** Mailbox of worker `i` is word `MAILBOX + i`. */
 export const MAILBOX = 64;
-/** Word `READY + i` becomes 1 once worker `i` serves jobs. */
+/** Word `READY + i`: `SERVING` once worker `i` serves jobs, `LEFT` once it has quit. */
 export const READY = MAILBOX + MAX_WORKERS;
+/** States of a `READY` word (0: not started yet). */
+export const SERVING = 1, LEFT = 2;
 /** Word `DONE + slot` counts the tasks run by the caller (slot 0) and worker `i` (slot `i + 1`). */
 export const DONE = READY + MAX_WORKERS;
 /** Bytes reserved for the control block; operands start here. */
@@ -645,7 +649,7 @@ export function runTasks(kernel: KernelExports, ctrl: Int32Array, slot: number):
 /** A worker's loop: wait for a post (spinning a little first), accept it, run tasks, report idle; until `QUIT`. */
 export function serveJobs(kernel: KernelExports, ctrl: Int32Array, index: number): void {
   const mail = MAILBOX + index;
-  Atomics.store(ctrl, READY + index, 1);
+  Atomics.store(ctrl, READY + index, SERVING);
   for (;;) {
     for (
       let spin = 0, n = Atomics.load(ctrl, SPIN_READS);
@@ -654,7 +658,11 @@ export function serveJobs(kernel: KernelExports, ctrl: Int32Array, index: number
     );
     Atomics.wait(ctrl, mail, IDLE);
     const state = Atomics.load(ctrl, mail);
-    if (state === QUIT) return;
+    if (state === QUIT) {
+      Atomics.store(ctrl, READY + index, LEFT);
+      Atomics.notify(ctrl, READY + index);
+      return;
+    }
     if (state === POSTED && Atomics.compareExchange(ctrl, mail, POSTED, RUNNING) === POSTED) {
       try {
         runTasks(kernel, ctrl, index + 1);

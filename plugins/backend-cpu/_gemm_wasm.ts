@@ -67,6 +67,7 @@ import {
   LD_PADDED,
   LDB,
   LDC,
+  LEFT,
   M,
   M_PANELS,
   MAILBOX,
@@ -108,6 +109,7 @@ import {
   ROW_STEP,
   ROWS,
   runTasks,
+  SERVING,
   SLOTS,
   SPIN_READS,
   STAGE,
@@ -257,7 +259,14 @@ function addressOf(engine: Engine, array: Float32Array, offset: number): number 
 // deno-lint-ignore no-explicit-any
 const nodeProcess = (globalThis as any).process;
 
+/** Whether `stopWorkers` is registered to run on `unload`. */
+let stopsOnUnload = false;
+
 function spawnWorker(engine: Engine, index: number): WorkerHandle {
+  if (!stopsOnUnload) {
+    stopsOnUnload = true;
+    globalThis.addEventListener?.("unload", () => stopWorkers());
+  }
   const handle: WorkerHandle = { alive: true };
   const url = new URL("./gemm_worker.ts", import.meta.url);
   const init = { module: engine.module, memory: engine.memory, index };
@@ -276,6 +285,55 @@ function spawnWorker(engine: Engine, index: number): WorkerHandle {
     handle.alive = false;
   }
   return handle;
+}
+
+/**
+ * Ends every worker thread started so far: posts `QUIT` to each, then waits up to `timeoutMs` until
+ * each has left its loop (its thread then ends with its script). Runs on `unload`, so that no worker
+ * outlives the program, or the test module, that started it: Deno's `terminate()` does not end a
+ * worker parked in `Atomics.wait`, and a worker still parked when the process exits is torn down
+ * under its feet. A later call starts new workers.
+ *
+ * @returns Workers that had not left in time (one still loading its module leaves as soon as it
+ * starts, but its mailbox is then retired: later calls run without it).
+ */
+export function stopWorkers(timeoutMs = 2000): number {
+  let late = 0;
+  for (const engine of engines.values()) {
+    const { ctrl, workers } = engine;
+    for (let i = 0; i < workers.length; i++) {
+      Atomics.store(ctrl, MAILBOX + i, QUIT);
+      Atomics.notify(ctrl, MAILBOX + i);
+    }
+    const deadline = performance.now() + timeoutMs;
+    let engineLate = 0;
+    for (let i = 0; i < workers.length; i++) {
+      for (let state = Atomics.load(ctrl, READY + i); workers[i].alive && state !== LEFT;) {
+        const remaining = deadline - performance.now();
+        if (remaining <= 0 || !canBlock) {
+          engineLate++;
+          break;
+        }
+        try {
+          Atomics.wait(ctrl, READY + i, state, Math.min(remaining, 50));
+        } catch {
+          canBlock = false;
+        }
+        state = Atomics.load(ctrl, READY + i);
+      }
+    }
+    if (engineLate === 0) {
+      for (let i = 0; i < workers.length; i++) {
+        Atomics.store(ctrl, MAILBOX + i, IDLE);
+        Atomics.store(ctrl, READY + i, 0);
+      }
+      workers.length = 0;
+    } else {
+      for (const worker of workers) worker.alive = false;
+    }
+    late += engineLate;
+  }
+  return late;
 }
 
 /** Whether `Atomics.wait` may block this thread (not on a browser's main thread). */
@@ -815,7 +873,7 @@ export function workersStarted(): number {
 export function threadStats(relaxed: boolean): { ready: number; done: number[] } {
   const engine = engines.get(relaxed);
   if (!engine) return { ready: 0, done: [] };
-  const ready = engine.workers.filter((_, i) => Atomics.load(engine.ctrl, READY + i) === 1).length;
+  const ready = engine.workers.filter((_, i) => Atomics.load(engine.ctrl, READY + i) === SERVING).length;
   const done = Array.from({ length: engine.workers.length + 1 }, (_, i) => engine.ctrl[DONE + i]);
   return { ready, done };
 }

@@ -12,9 +12,12 @@ import {
   setCallerRunsTasks,
   setPackSlots,
   setWorkerSpin,
+  stopWorkers,
   threadStats,
   type WasmGemmSettings,
+  workersStarted,
 } from "./_gemm_wasm.ts";
+import { workerThreads, workerThreadsAtMost, workerThreadsKnown } from "../../tests/threads.ts";
 
 /** C = op(A)·op(B) (+ C) in float64, from the definition. */
 function naive(
@@ -298,6 +301,24 @@ Deno.test("gemmWasm() workers do not keep a finished process alive", async () =>
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   assert.equal(new TextDecoder().decode(stdout).trim(), "256 1");
   assert.ok(seconds < 20, `the process took ${seconds} s to exit`);
+});
+
+Deno.test({
+  name: "stopWorkers() ends the worker threads, and a later threaded call starts new ones",
+  ignore: !workerThreadsKnown,
+  fn: async () => {
+    for (const relaxed of flavours) await workerReady(relaxed);
+    const started = workersStarted(), before = workerThreads();
+    assert.ok(started >= 1 && before >= started, `${started} workers started, ${before} worker threads`);
+    assert.equal(stopWorkers(), 0, "a worker did not leave its loop");
+    assert.equal(
+      await workerThreadsAtMost(before - started),
+      before - started,
+      "a stopped worker's thread is still there after 2 s",
+    );
+    assert.equal(workersStarted(), 0);
+    for (const relaxed of flavours) await workerReady(relaxed);
+  },
 });
 
 Deno.test("maxPoolWasm() matches a loop on one thread and on a worker alone, chunks of planes", async () => {

@@ -14,6 +14,8 @@ import { DONE, GENERATION, type PeakJob, sharedBytes, slots, STOP } from "./_sim
 /** Calls per timed run, of `ITERATIONS` each: 4.8·10⁸ flops per thread, about 10 ms at 48 GFLOP/s. */
 const CALLS = 50;
 const ITERATIONS = 100_000;
+/** How long `IdealLoop.start` waits for its workers to be ready. */
+const START_LIMIT_MS = 30_000;
 /** Floating-point operations of one iteration: 12 multiply-adds of 4 lanes. */
 const FLOPS_PER_ITERATION = 12 * 8;
 
@@ -51,14 +53,31 @@ export class IdealLoop {
   static async start(threads: number, calls: number = CALLS): Promise<IdealLoop> {
     const shared = new SharedArrayBuffer(sharedBytes(threads));
     const relaxed = supportsKernel(true);
+    let failure: string | undefined;
     const workers = Array.from({ length: threads }, (_, index) => {
       const w = new Worker(new URL("./_simd_peak_worker.ts", import.meta.url), { type: "module" });
+      w.onerror = (event) => {
+        event.preventDefault();
+        failure ??= event.message;
+      };
       const job: PeakJob = { shared, index, relaxed, calls, iterations: ITERATIONS };
       w.postMessage(job);
       return w;
     });
     const { control } = slots(shared);
-    while (Atomics.load(control, DONE) < threads) await new Promise((resolve) => setTimeout(resolve, 1));
+    const deadline = performance.now() + START_LIMIT_MS;
+    while (Atomics.load(control, DONE) < threads) {
+      if (failure !== undefined || performance.now() > deadline) {
+        for (const w of workers) w.terminate();
+        throw new Error(
+          `bench: the ideal SIMD loop's workers did not start (${
+            failure ?? `not ready after ${START_LIMIT_MS / 1000} s`
+          }); ` +
+            "check that bench/_simd_peak_worker.ts loads with `deno run bench/_simd_peak_worker.ts`",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     return new IdealLoop(workers, shared, calls);
   }
 
